@@ -1,0 +1,24 @@
+//! paddock's protocol and domain rules, free of web and database code.
+//!
+//! Everything a request carries is parsed here into a typed value at the boundary
+//! (`ClientId`, `ScopeSet`, `RedirectUri`, `AccessToken`, …); once built, those values
+//! cannot hold an invalid state. The store traits the backends implement live in
+//! [`store`].
+
+pub mod env;
+pub mod error;
+pub mod form;
+pub mod grant;
+pub mod ids;
+pub mod model;
+pub mod password;
+pub mod pkce;
+pub mod redirect;
+pub mod scope;
+pub mod secret;
+pub mod store;
+
+pub use env::Env;
+pub use error::{OAuthError, OAuthErrorCode};
+pub use ids::{AccountId, BrokerId, ClientId, UserId};
+pub use scope::{Scope, ScopeSet};

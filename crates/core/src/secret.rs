@@ -1,0 +1,205 @@
+//! Secrets: client and broker secrets, access tokens and authorization codes.
+//!
+//! Each is a newtype whose `Debug` prints `[redacted]`, so a secret cannot reach a log
+//! by accident. The store keeps only a [`Digest`] of each (SHA-256: every secret here
+//! carries at least 128 random bits, so a fast hash is enough and a lookup by digest
+//! is a single indexed read). Tokens and codes carry a recognisable prefix so that a
+//! leaked one can be found by secret scanners.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::CryptoRng;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq;
+
+/// SHA-256 of a secret: what the store keeps instead of the secret.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Digest([u8; 32]);
+
+impl Digest {
+    pub fn of(secret: &str) -> Self {
+        Self(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Constant-time comparison, for checking a presented secret against a stored digest.
+    pub fn ct_eq(&self, other: &Digest) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A prefix is enough to tell digests apart in a debug print.
+        write!(f, "Digest({}…)", hex::encode(&self.0[..4]))
+    }
+}
+
+macro_rules! secret_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The secret itself, for the one place that must show or send it.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+
+            pub fn digest(&self) -> Digest {
+                Digest::of(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// An OAuth client's secret: 40 lowercase hex characters (160 random bits).
+    ClientSecret
+);
+secret_type!(
+    /// A broker's secret, the password part of its HTTP Basic credentials:
+    /// 40 lowercase hex characters (160 random bits).
+    BrokerSecret
+);
+secret_type!(
+    /// A bearer access token: `pdk_at_` and 43 base64url characters (256 random bits).
+    AccessToken
+);
+secret_type!(
+    /// An authorization code: `pdk_ac_` and 43 base64url characters (256 random bits).
+    AuthCode
+);
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("malformed {0}")]
+pub struct MalformedSecret(&'static str);
+
+fn random_hex(rng: &mut (impl CryptoRng + ?Sized), len_bytes: usize) -> String {
+    let mut bytes = vec![0u8; len_bytes];
+    rng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn is_lower_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn random_prefixed(rng: &mut (impl CryptoRng + ?Sized), prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rng.fill_bytes(&mut bytes);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn is_prefixed(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(|rest| {
+        rest.len() == 43
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+impl ClientSecret {
+    pub fn generate(rng: &mut (impl CryptoRng + ?Sized)) -> Self {
+        Self(random_hex(rng, 20))
+    }
+
+    pub fn parse(s: &str) -> Result<Self, MalformedSecret> {
+        is_lower_hex(s, 40)
+            .then(|| Self(s.to_owned()))
+            .ok_or(MalformedSecret("client_secret"))
+    }
+}
+
+impl BrokerSecret {
+    pub fn generate(rng: &mut (impl CryptoRng + ?Sized)) -> Self {
+        Self(random_hex(rng, 20))
+    }
+
+    pub fn parse(s: &str) -> Result<Self, MalformedSecret> {
+        is_lower_hex(s, 40)
+            .then(|| Self(s.to_owned()))
+            .ok_or(MalformedSecret("broker secret"))
+    }
+}
+
+impl AccessToken {
+    const PREFIX: &'static str = "pdk_at_";
+
+    pub fn generate(rng: &mut (impl CryptoRng + ?Sized)) -> Self {
+        Self(random_prefixed(rng, Self::PREFIX))
+    }
+
+    pub fn parse(s: &str) -> Result<Self, MalformedSecret> {
+        is_prefixed(s, Self::PREFIX)
+            .then(|| Self(s.to_owned()))
+            .ok_or(MalformedSecret("access token"))
+    }
+}
+
+impl AuthCode {
+    const PREFIX: &'static str = "pdk_ac_";
+
+    pub fn generate(rng: &mut (impl CryptoRng + ?Sized)) -> Self {
+        Self(random_prefixed(rng, Self::PREFIX))
+    }
+
+    pub fn parse(s: &str) -> Result<Self, MalformedSecret> {
+        is_prefixed(s, Self::PREFIX)
+            .then(|| Self(s.to_owned()))
+            .ok_or(MalformedSecret("authorization code"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let token = AccessToken::generate(&mut rand::rng());
+        let printed = format!("{token:?}");
+        assert_eq!(printed, "AccessToken([redacted])");
+        assert!(!printed.contains(&token.expose()[7..]));
+        let secret = ClientSecret::generate(&mut rand::rng());
+        assert_eq!(format!("{secret:?}"), "ClientSecret([redacted])");
+    }
+
+    #[test]
+    fn generated_secrets_parse_back() {
+        let rng = &mut rand::rng();
+        let t = AccessToken::generate(rng);
+        assert_eq!(AccessToken::parse(t.expose()), Ok(t.clone()));
+        let c = AuthCode::generate(rng);
+        assert_eq!(AuthCode::parse(c.expose()), Ok(c));
+        let s = ClientSecret::generate(rng);
+        assert_eq!(ClientSecret::parse(s.expose()), Ok(s));
+        let b = BrokerSecret::generate(rng);
+        assert_eq!(BrokerSecret::parse(b.expose()), Ok(b));
+        // A code is not a token, even though both are prefixed base64url.
+        assert!(AuthCode::parse(t.expose()).is_err());
+    }
+
+    #[test]
+    fn digests_compare_equal_only_for_the_same_secret() {
+        assert!(Digest::of("a").ct_eq(&Digest::of("a")));
+        assert!(!Digest::of("a").ct_eq(&Digest::of("b")));
+    }
+}
