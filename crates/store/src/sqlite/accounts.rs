@@ -1,0 +1,140 @@
+use async_trait::async_trait;
+use paddock_core::ids::{AccountId, UserId};
+use paddock_core::model::{Account, User};
+use paddock_core::password::{Email, PasswordHash};
+use paddock_core::store::{AccountStore, StoreResult, UserStore};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{SqliteStore, backend, corrupt, parse_field, parse_ts, ts, write_error};
+
+macro_rules! select_users {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, email, password_hash, created_at FROM users WHERE ",
+            $where
+        )
+    };
+}
+
+macro_rules! select_accounts {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, user_id, broker_id, env, account_number, cash, created_at ",
+            "FROM accounts WHERE ",
+            $where
+        )
+    };
+}
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
+    let email: String = row.try_get("email").map_err(backend)?;
+    Ok(User {
+        id: parse_field("user id", row.try_get("id").map_err(backend)?)?,
+        email: Email::parse(&email).map_err(|e| corrupt(e.to_string()))?,
+        password_hash: PasswordHash::from_stored(row.try_get("password_hash").map_err(backend)?),
+        created_at: parse_ts(row.try_get("created_at").map_err(backend)?)?,
+    })
+}
+
+fn account_from_row(row: &SqliteRow) -> StoreResult<Account> {
+    Ok(Account {
+        id: parse_field("account id", row.try_get("id").map_err(backend)?)?,
+        user_id: parse_field("user id", row.try_get("user_id").map_err(backend)?)?,
+        broker_id: parse_field("broker id", row.try_get("broker_id").map_err(backend)?)?,
+        env: parse_field("env", row.try_get("env").map_err(backend)?)?,
+        account_number: row.try_get("account_number").map_err(backend)?,
+        cash: parse_field("cash", row.try_get("cash").map_err(backend)?)?,
+        created_at: parse_ts(row.try_get("created_at").map_err(backend)?)?,
+    })
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user.id.to_string())
+        .bind(user.email.as_str())
+        .bind(user.password_hash.as_str())
+        .bind(ts(user.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| write_error(e, "a user with this e-mail address exists", "-"))?;
+        Ok(())
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        sqlx::query(select_users!("id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        sqlx::query(select_users!("email = $1"))
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn create_account(&self, account: &Account) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO accounts (id, user_id, broker_id, env, account_number, cash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(account.id.to_string())
+        .bind(account.user_id.to_string())
+        .bind(account.broker_id.to_string())
+        .bind(account.env.as_str())
+        .bind(&account.account_number)
+        .bind(account.cash.to_string())
+        .bind(ts(account.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            let rule = match &e {
+                sqlx::Error::Database(db) if db.message().contains("account_number") => {
+                    "the account number is taken"
+                }
+                _ => "the user already has a live account (a user has at most one)",
+            };
+            write_error(e, rule, "the user or the broker does not exist")
+        })?;
+        Ok(())
+    }
+
+    async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
+        sqlx::query(select_accounts!("id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(account_from_row)
+            .transpose()
+    }
+
+    async fn accounts_of_user(&self, user: UserId) -> StoreResult<Vec<Account>> {
+        sqlx::query(select_accounts!("user_id = $1 ORDER BY env, created_at"))
+            .bind(user.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(account_from_row)
+            .collect()
+    }
+}

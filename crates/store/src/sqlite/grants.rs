@@ -1,0 +1,260 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use paddock_core::grant::{AccountBinding, CodeGrant, NewToken, TokenGrant, TokenIssue};
+use paddock_core::ids::AccountId;
+use paddock_core::model::ClientStatus;
+use paddock_core::pkce::CodeChallenge;
+use paddock_core::scope::ScopeSet;
+use paddock_core::secret::Digest;
+use paddock_core::store::{GrantStore, Redemption, RedemptionCheck, StoreResult};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{SqliteStore, backend, corrupt, parse_field, parse_opt_ts, parse_ts, ts, write_error};
+
+fn accounts_from_row(row: &SqliteRow) -> StoreResult<AccountBinding> {
+    let id = |column: &str| -> StoreResult<Option<AccountId>> {
+        let text: Option<String> = row.try_get(column).map_err(backend)?;
+        text.as_deref()
+            .map(|t| parse_field("account id", t))
+            .transpose()
+    };
+    AccountBinding::new(id("live_account_id")?, id("paper_account_id")?)
+        .ok_or_else(|| corrupt("a grant without an account".into()))
+}
+
+fn scopes_from_row(row: &SqliteRow) -> StoreResult<ScopeSet> {
+    let text: String = row.try_get("scopes").map_err(backend)?;
+    ScopeSet::parse(&text).map_err(|e| corrupt(e.to_string()))
+}
+
+fn code_from_row(row: &SqliteRow) -> StoreResult<CodeGrant> {
+    let challenge: Option<String> = row.try_get("code_challenge").map_err(backend)?;
+    Ok(CodeGrant {
+        client_id: parse_client_id(row)?,
+        user_id: parse_field("user id", row.try_get("user_id").map_err(backend)?)?,
+        redirect_uri: row.try_get("redirect_uri").map_err(backend)?,
+        scopes: scopes_from_row(row)?,
+        accounts: accounts_from_row(row)?,
+        code_challenge: challenge
+            .as_deref()
+            .map(CodeChallenge::parse)
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?,
+        created_at: parse_ts(row.try_get("created_at").map_err(backend)?)?,
+        expires_at: parse_ts(row.try_get("expires_at").map_err(backend)?)?,
+    })
+}
+
+fn parse_client_id(row: &SqliteRow) -> StoreResult<paddock_core::ClientId> {
+    let text: String = row.try_get("client_id").map_err(backend)?;
+    paddock_core::ClientId::parse(&text).map_err(|e| corrupt(e.to_string()))
+}
+
+async fn insert_token(
+    executor: &mut Transaction<'static, Sqlite>,
+    token: &NewToken,
+    from_code: Option<&Digest>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO tokens (digest, client_id, user_id, scopes, live_account_id, \
+         paper_account_id, code_digest, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&token.digest.as_bytes()[..])
+    .bind(token.client_id.as_str())
+    .bind(token.user_id.to_string())
+    .bind(token.scopes.to_string())
+    .bind(token.accounts.live().map(|a| a.to_string()))
+    .bind(token.accounts.paper().map(|a| a.to_string()))
+    .bind(from_code.map(|d| d.as_bytes().to_vec()))
+    .bind(ts(token.created_at))
+    .bind(token.expires_at.map(ts))
+    .execute(&mut **executor)
+    .await
+    .map_err(|e| {
+        write_error(
+            e,
+            "this token exists",
+            "the client, user or account does not exist",
+        )
+    })?;
+    Ok(())
+}
+
+#[async_trait]
+impl GrantStore for SqliteStore {
+    async fn insert_code(&self, digest: &Digest, grant: &CodeGrant) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO auth_codes (digest, client_id, user_id, redirect_uri, scopes, \
+             live_account_id, paper_account_id, code_challenge, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&digest.as_bytes()[..])
+        .bind(grant.client_id.as_str())
+        .bind(grant.user_id.to_string())
+        .bind(&grant.redirect_uri)
+        .bind(grant.scopes.to_string())
+        .bind(grant.accounts.live().map(|a| a.to_string()))
+        .bind(grant.accounts.paper().map(|a| a.to_string()))
+        .bind(grant.code_challenge.as_ref().map(|c| c.as_str().to_owned()))
+        .bind(ts(grant.created_at))
+        .bind(ts(grant.expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            write_error(
+                e,
+                "this code exists",
+                "the client, user or account does not exist",
+            )
+        })?;
+        Ok(())
+    }
+
+    async fn redeem_code(
+        &self,
+        code: &Digest,
+        check: RedemptionCheck<'_>,
+        token: &TokenIssue,
+    ) -> StoreResult<Redemption> {
+        // IMMEDIATE takes the write lock up front: concurrent redemptions queue here
+        // instead of racing between the read and the write.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)?;
+        let now = ts(token.issued_at);
+        let spent = sqlx::query(
+            "UPDATE auth_codes SET redeemed_at = $1 WHERE digest = $2 AND redeemed_at IS NULL \
+             RETURNING client_id, user_id, redirect_uri, scopes, live_account_id, \
+             paper_account_id, code_challenge, created_at, expires_at",
+        )
+        .bind(&now)
+        .bind(&code.as_bytes()[..])
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+
+        let outcome = match spent {
+            Some(row) => {
+                let grant = code_from_row(&row)?;
+                match check(&grant) {
+                    Ok(()) => {
+                        insert_token(&mut tx, &grant.token(token), Some(code)).await?;
+                        Redemption::Issued(grant)
+                    }
+                    Err(refusal) => Redemption::Refused(refusal),
+                }
+            }
+            None => {
+                let known = sqlx::query("SELECT 1 FROM auth_codes WHERE digest = $1")
+                    .bind(&code.as_bytes()[..])
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend)?
+                    .is_some();
+                if known {
+                    sqlx::query(
+                        "UPDATE tokens SET revoked_at = $1 \
+                         WHERE code_digest = $2 AND revoked_at IS NULL",
+                    )
+                    .bind(&now)
+                    .bind(&code.as_bytes()[..])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                    Redemption::Replayed
+                } else {
+                    Redemption::Unknown
+                }
+            }
+        };
+        tx.commit().await.map_err(backend)?;
+        Ok(outcome)
+    }
+
+    async fn insert_token(&self, token: &NewToken) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        insert_token(&mut tx, token, None).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn token(&self, digest: &Digest) -> StoreResult<Option<TokenGrant>> {
+        let row = sqlx::query(
+            "SELECT t.client_id, c.broker_id, c.status, t.user_id, t.scopes, \
+             t.live_account_id, t.paper_account_id, t.created_at, t.expires_at, \
+             t.last_used_at, t.revoked_at \
+             FROM tokens t JOIN clients c ON c.client_id = t.client_id \
+             WHERE t.digest = $1",
+        )
+        .bind(&digest.as_bytes()[..])
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let status: ClientStatus =
+            parse_field("client status", row.try_get("status").map_err(backend)?)?;
+        Ok(Some(TokenGrant {
+            client_id: parse_client_id(&row)?,
+            client_broker_id: parse_field("broker id", row.try_get("broker_id").map_err(backend)?)?,
+            client_active: status == ClientStatus::Active,
+            user_id: parse_field("user id", row.try_get("user_id").map_err(backend)?)?,
+            scopes: scopes_from_row(&row)?,
+            accounts: accounts_from_row(&row)?,
+            created_at: parse_ts(row.try_get("created_at").map_err(backend)?)?,
+            expires_at: parse_opt_ts(row.try_get("expires_at").map_err(backend)?)?,
+            last_used_at: parse_opt_ts(row.try_get("last_used_at").map_err(backend)?)?,
+            revoked_at: parse_opt_ts(row.try_get("revoked_at").map_err(backend)?)?,
+        }))
+    }
+
+    async fn revoke_token(&self, digest: &Digest, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE digest = $2",
+        )
+        .bind(ts(now))
+        .bind(&digest.as_bytes()[..])
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn touch_tokens(&self, used: &[(Digest, DateTime<Utc>)]) -> StoreResult<()> {
+        if used.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)?;
+        for (digest, at) in used {
+            sqlx::query(
+                "UPDATE tokens SET last_used_at = $1 \
+                 WHERE digest = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
+            )
+            .bind(ts(*at))
+            .bind(&digest.as_bytes()[..])
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn purge_codes(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        // Callers keep spent codes well past expiry, so that a late replay is still
+        // recognised and revokes the token issued from the code.
+        let done = sqlx::query("DELETE FROM auth_codes WHERE expires_at < $1")
+            .bind(ts(before))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+}
