@@ -1,0 +1,350 @@
+//! The admin operations behind the CLI (SPEC §4). Tests call them too, so fixtures are
+//! made exactly as an operator makes them.
+
+use chrono::{DateTime, Utc};
+use paddock_core::env::Env;
+use paddock_core::ids::{AccountId, BrokerId, BrokerKeyId, ClientId, UserId};
+use paddock_core::model::{Account, Broker, Client, ClientStatus, User, generate_account_number};
+use paddock_core::password::{Email, Password, PasswordHash};
+use paddock_core::redirect::RedirectUri;
+use paddock_core::secret::{AccessToken, BrokerSecret, ClientSecret};
+use paddock_core::store::{Store, StoreError};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::wire;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The operator's input cannot be used; the message says why.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn invalid(message: impl Into<String>) -> AdminError {
+    AdminError::Invalid(message.into())
+}
+
+/// A free-text field: bounded, no control characters.
+fn text_field(name: &str, value: &str, max: usize, required: bool) -> Result<String, AdminError> {
+    let value = value.trim();
+    if required && value.is_empty() {
+        return Err(invalid(format!("{name} must not be empty")));
+    }
+    if value.chars().count() > max {
+        return Err(invalid(format!("{name} has more than {max} characters")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(invalid(format!(
+            "{name} must not contain control characters"
+        )));
+    }
+    Ok(value.to_owned())
+}
+
+#[derive(Serialize)]
+pub struct CreatedBroker {
+    pub id: BrokerId,
+    pub name: String,
+    pub key_id: String,
+    /// Shown once; only its digest is kept.
+    pub secret: String,
+}
+
+pub async fn create_broker(
+    store: &dyn Store,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<CreatedBroker, AdminError> {
+    let rng = &mut rand::rng();
+    let secret = BrokerSecret::generate(rng);
+    let broker = Broker {
+        id: BrokerId::random(),
+        name: text_field("name", name, 200, true)?,
+        key_id: BrokerKeyId::generate(rng),
+        secret_digest: secret.digest(),
+        created_at: now,
+    };
+    store.create_broker(&broker).await?;
+    Ok(CreatedBroker {
+        id: broker.id,
+        name: broker.name,
+        key_id: broker.key_id.to_string(),
+        secret: secret.expose().to_owned(),
+    })
+}
+
+#[derive(Serialize)]
+pub struct CreatedUser {
+    pub id: UserId,
+    pub email: String,
+}
+
+pub async fn create_user(
+    store: &dyn Store,
+    email: &str,
+    password: String,
+    now: DateTime<Utc>,
+) -> Result<CreatedUser, AdminError> {
+    let email = Email::parse(email).map_err(|e| invalid(e.to_string()))?;
+    let password = Password::new(password).map_err(|e| invalid(e.to_string()))?;
+    // argon2 is deliberately slow: keep it off the async workers.
+    let hash = tokio::task::spawn_blocking(move || PasswordHash::new(&password))
+        .await
+        .map_err(|e| invalid(format!("hashing the password failed: {e}")))?
+        .map_err(|e| invalid(e.to_string()))?;
+    let user = User {
+        id: UserId::random(),
+        email,
+        password_hash: hash,
+        created_at: now,
+    };
+    store.create_user(&user).await?;
+    Ok(CreatedUser {
+        id: user.id,
+        email: user.email.to_string(),
+    })
+}
+
+#[derive(Serialize)]
+pub struct CreatedAccount {
+    pub id: AccountId,
+    pub env: Env,
+    pub account_number: String,
+    pub user_id: UserId,
+    pub broker_id: BrokerId,
+    pub cash: String,
+}
+
+pub async fn create_account(
+    store: &dyn Store,
+    user: UserId,
+    broker: BrokerId,
+    env: Env,
+    cash: Decimal,
+    now: DateTime<Utc>,
+) -> Result<CreatedAccount, AdminError> {
+    if cash.is_sign_negative() {
+        return Err(invalid("cash must not be negative"));
+    }
+    if store.user(user).await?.is_none() {
+        return Err(AdminError::NotFound(format!("no user with id {user}")));
+    }
+    if store.broker(broker).await?.is_none() {
+        return Err(AdminError::NotFound(format!("no broker with id {broker}")));
+    }
+    let mut attempt = 0;
+    loop {
+        let account = Account {
+            id: AccountId::random(),
+            user_id: user,
+            broker_id: broker,
+            env,
+            account_number: generate_account_number(env, &mut rand::rng()),
+            cash,
+            created_at: now,
+        };
+        match store.create_account(&account).await {
+            Ok(()) => {
+                return Ok(CreatedAccount {
+                    id: account.id,
+                    env,
+                    account_number: account.account_number,
+                    user_id: user,
+                    broker_id: broker,
+                    cash: cash.normalize().to_string(),
+                });
+            }
+            // A random account number may collide; a second live account always will.
+            Err(StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// What an operator supplies to register an OAuth client.
+pub struct ClientRegistration {
+    pub broker: BrokerId,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub description: String,
+    pub url: String,
+    pub terms_of_use: String,
+    pub privacy_policy: String,
+    pub live_trading_approved: bool,
+}
+
+/// A client as the CLI shows it: the seed 003 object plus its owner and age.
+#[derive(Serialize)]
+pub struct ClientView {
+    pub client_id: String,
+    pub name: String,
+    pub description: String,
+    pub url: String,
+    pub terms_of_use: String,
+    pub privacy_policy: String,
+    pub status: &'static str,
+    pub redirect_uri: Vec<String>,
+    pub live_trading_approved: bool,
+    pub broker_id: BrokerId,
+    #[serde(serialize_with = "wire::timestamp")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Client> for ClientView {
+    fn from(c: &Client) -> Self {
+        Self {
+            client_id: c.client_id.to_string(),
+            name: c.name.clone(),
+            description: c.description.clone(),
+            url: c.url.clone(),
+            terms_of_use: c.terms_of_use.clone(),
+            privacy_policy: c.privacy_policy.clone(),
+            status: c.status.as_str(),
+            redirect_uri: c
+                .redirect_uris
+                .iter()
+                .map(|u| u.as_str().to_owned())
+                .collect(),
+            live_trading_approved: c.live_trading_approved,
+            broker_id: c.broker_id,
+            created_at: c.created_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct CreatedClient {
+    #[serde(flatten)]
+    pub client: ClientView,
+    /// Shown once; only its digest is kept.
+    pub client_secret: String,
+}
+
+pub async fn create_client(
+    store: &dyn Store,
+    registration: ClientRegistration,
+    now: DateTime<Utc>,
+) -> Result<CreatedClient, AdminError> {
+    if store.broker(registration.broker).await?.is_none() {
+        return Err(AdminError::NotFound(format!(
+            "no broker with id {}",
+            registration.broker
+        )));
+    }
+    if registration.redirect_uris.is_empty() {
+        return Err(invalid("a client needs at least one --redirect-uri"));
+    }
+    let mut redirect_uris: Vec<RedirectUri> = Vec::new();
+    for uri in &registration.redirect_uris {
+        let uri = RedirectUri::parse(uri).map_err(|e| invalid(e.to_string()))?;
+        if !redirect_uris.contains(&uri) {
+            redirect_uris.push(uri);
+        }
+    }
+    let rng = &mut rand::rng();
+    let secret = ClientSecret::generate(rng);
+    let client = Client {
+        client_id: ClientId::generate(rng),
+        broker_id: registration.broker,
+        secret_digest: secret.digest(),
+        name: text_field("name", &registration.name, 200, true)?,
+        description: text_field("description", &registration.description, 2000, false)?,
+        url: text_field("url", &registration.url, 2000, false)?,
+        terms_of_use: text_field("terms_of_use", &registration.terms_of_use, 2000, false)?,
+        privacy_policy: text_field("privacy_policy", &registration.privacy_policy, 2000, false)?,
+        status: ClientStatus::Active,
+        redirect_uris,
+        live_trading_approved: registration.live_trading_approved,
+        created_at: now,
+    };
+    store.create_client(&client).await?;
+    Ok(CreatedClient {
+        client: ClientView::from(&client),
+        client_secret: secret.expose().to_owned(),
+    })
+}
+
+fn parse_client_id(id: &str) -> Result<ClientId, AdminError> {
+    ClientId::parse(id).map_err(|e| invalid(e.to_string()))
+}
+
+fn no_such_client(id: &ClientId) -> AdminError {
+    AdminError::NotFound(format!("no client with client_id {id}"))
+}
+
+pub async fn show_client(store: &dyn Store, id: &str) -> Result<ClientView, AdminError> {
+    let id = parse_client_id(id)?;
+    let client = store
+        .client(&id)
+        .await?
+        .ok_or_else(|| no_such_client(&id))?;
+    Ok(ClientView::from(&client))
+}
+
+pub async fn list_clients(store: &dyn Store) -> Result<Vec<ClientView>, AdminError> {
+    Ok(store
+        .clients()
+        .await?
+        .iter()
+        .map(ClientView::from)
+        .collect())
+}
+
+/// Disables or re-enables a client. A disabled client can neither start a flow nor use
+/// the tokens it holds; enabling it makes those tokens work again.
+pub async fn set_client_status(
+    store: &dyn Store,
+    id: &str,
+    status: ClientStatus,
+) -> Result<ClientView, AdminError> {
+    let id = parse_client_id(id)?;
+    if !store.set_client_status(&id, status).await? {
+        return Err(no_such_client(&id));
+    }
+    show_client(store, id.as_str()).await
+}
+
+#[derive(Serialize)]
+pub struct RotatedSecret {
+    pub client_id: String,
+    /// Shown once; the old secret stops working at once.
+    pub client_secret: String,
+}
+
+pub async fn rotate_client_secret(
+    store: &dyn Store,
+    id: &str,
+) -> Result<RotatedSecret, AdminError> {
+    let id = parse_client_id(id)?;
+    let secret = ClientSecret::generate(&mut rand::rng());
+    if !store.set_client_secret(&id, &secret.digest()).await? {
+        return Err(no_such_client(&id));
+    }
+    Ok(RotatedSecret {
+        client_id: id.to_string(),
+        client_secret: secret.expose().to_owned(),
+    })
+}
+
+#[derive(Serialize)]
+pub struct RevokedToken {
+    pub revoked: bool,
+}
+
+pub async fn revoke_token(
+    store: &dyn Store,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<RevokedToken, AdminError> {
+    let unknown = || AdminError::NotFound("no such access token".into());
+    let token = AccessToken::parse(token.trim()).map_err(|_| unknown())?;
+    if !store.revoke_token(&token.digest(), now).await? {
+        return Err(unknown());
+    }
+    Ok(RevokedToken { revoked: true })
+}

@@ -1,0 +1,11 @@
+//! Who may call: each kind of caller is an extractor, so a handler's signature says it.
+
+mod basic;
+mod bearer;
+mod broker;
+mod client;
+
+pub use basic::{BasicCredentials, parse_basic};
+pub use bearer::{Base, BearerGrant};
+pub use broker::BrokerAuth;
+pub use client::{ClientCredentials, authenticate_client};

@@ -1,0 +1,76 @@
+//! `paddock serve` settings: command-line flags, each with an environment variable.
+
+use std::net::SocketAddr;
+
+use chrono::Duration;
+use url::Url;
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PADDOCK_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Seed (idempotently) a demo broker, user, accounts and client, and print
+    /// everything needed to try the flows by hand. The demo credentials are public:
+    /// never use --demo on a server others can reach.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// The server's public base URL, as clients and browsers reach it: the OAuth
+    /// issuer (`iss`) and the base of every printed URL. Default: http://LISTEN.
+    #[arg(long, env = "PADDOCK_ISSUER")]
+    pub issuer: Option<Url>,
+
+    /// How long an authorization code stays redeemable, in seconds (at most 600).
+    #[arg(
+        long,
+        env = "PADDOCK_CODE_TTL_SECS",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u32).range(1..=600)
+    )]
+    pub code_ttl_secs: u32,
+
+    /// Lifetime of access tokens, in seconds. Unset (the default, as Alpaca's): tokens
+    /// live until revoked.
+    #[arg(
+        long,
+        env = "PADDOCK_TOKEN_TTL_SECS",
+        value_parser = clap::value_parser!(u32).range(60..)
+    )]
+    pub token_ttl_secs: Option<u32>,
+}
+
+/// What the running server needs of its configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The public base URL without a trailing slash, e.g. `http://127.0.0.1:8080`.
+    pub issuer: String,
+    pub code_ttl: Duration,
+    pub token_ttl: Option<Duration>,
+}
+
+impl Settings {
+    /// Settings for a server reachable at `issuer`, with the defaults of `serve`.
+    pub fn new(issuer: &str) -> Self {
+        Self {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            code_ttl: Duration::minutes(10),
+            token_ttl: None,
+        }
+    }
+}
+
+impl ServeArgs {
+    pub fn settings(&self) -> Settings {
+        let issuer = match &self.issuer {
+            Some(url) => url.as_str().to_owned(),
+            None => format!("http://{}", self.listen),
+        };
+        Settings {
+            code_ttl: Duration::seconds(i64::from(self.code_ttl_secs)),
+            token_ttl: self.token_ttl_secs.map(|s| Duration::seconds(i64::from(s))),
+            ..Settings::new(&issuer)
+        }
+    }
+}

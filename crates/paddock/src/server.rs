@@ -1,0 +1,112 @@
+//! The HTTP application: every router merged in one place, the middleware around them,
+//! and the background work a running server does.
+
+use std::any::Any;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Router, middleware};
+use chrono::Duration as TimeDelta;
+use paddock_core::env::Env;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::extract::BODY_LIMIT;
+use crate::state::AppState;
+use crate::{oauth, ops, trading};
+
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(ops::router())
+        .merge(oauth::router())
+        .merge(trading::router(Env::Live))
+        .nest("/paper", trading::router(Env::Paper))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(middleware::from_fn(ops::track))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // The route template, never the raw URI: a path may carry a token.
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                tracing::info_span!("request", method = %request.method(), route)
+            }),
+        )
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no endpoint at this path; /openapi.json lists them")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::Alpaca {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        message: "this endpoint does not accept this method".into(),
+        challenge: None,
+        retry_after: None,
+    }
+}
+
+fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {
+    ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then writes what is pending.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let background = tokio::spawn(background_work(state.clone()));
+    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    background.abort();
+    flush_last_used(&state).await;
+    served
+}
+
+/// Writes token last-use times in batches and purges long-expired codes.
+async fn background_work(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(15));
+    let mut ticks: u32 = 0;
+    loop {
+        tick.tick().await;
+        flush_last_used(&state).await;
+        ticks = ticks.wrapping_add(1);
+        if ticks % 240 == 1 {
+            // Spent codes are kept a day past expiry, so that a late replay is still
+            // recognised and revokes its token.
+            let before = state.clock.now() - TimeDelta::days(1);
+            match state.store.purge_codes(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "purged expired authorization codes"),
+                Err(e) => tracing::warn!(error = %e, "could not purge expired codes"),
+            }
+        }
+    }
+}
+
+async fn flush_last_used(state: &AppState) {
+    let used = state.last_used.take();
+    if let Err(e) = state.store.touch_tokens(&used).await {
+        tracing::warn!(error = %e, tokens = used.len(), "could not record token last use");
+    }
+}

@@ -1,0 +1,69 @@
+//! The one state every handler receives.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use paddock_core::secret::Digest;
+use paddock_core::store::Store;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::throttle::FailureThrottle;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub settings: Arc<Settings>,
+    pub clock: Clock,
+    pub last_used: Arc<LastUsed>,
+    pub throttles: Arc<Throttles>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, settings: Settings, clock: Clock) -> Self {
+        Self {
+            store,
+            settings: Arc::new(settings),
+            clock,
+            last_used: Arc::default(),
+            throttles: Arc::new(Throttles::default()),
+        }
+    }
+}
+
+/// Failure throttles, one per kind of secret checked.
+pub struct Throttles {
+    /// Per broker key id, on the Broker API's HTTP Basic check.
+    pub broker_auth: FailureThrottle,
+    /// Per client id, on client authentication at the token endpoint.
+    pub client_auth: FailureThrottle,
+}
+
+impl Default for Throttles {
+    fn default() -> Self {
+        Self {
+            broker_auth: FailureThrottle::new(20, Duration::minutes(5)),
+            client_auth: FailureThrottle::new(20, Duration::minutes(5)),
+        }
+    }
+}
+
+/// When tokens were last used, gathered in memory and written in batches, so that
+/// the Bearer check never writes to the database.
+#[derive(Default)]
+pub struct LastUsed {
+    pending: Mutex<HashMap<Digest, DateTime<Utc>>>,
+}
+
+impl LastUsed {
+    pub fn record(&self, token: Digest, at: DateTime<Utc>) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.insert(token, at);
+    }
+
+    pub fn take(&self) -> Vec<(Digest, DateTime<Utc>)> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.drain().collect()
+    }
+}

@@ -1,0 +1,10 @@
+//! Wire formats shared by the JSON surfaces.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serializer;
+
+/// RFC 3339 in UTC with microseconds, as Alpaca writes timestamps
+/// (`2026-11-23T14:30:00.123456Z`); every SDK's date parser reads it.
+pub fn timestamp<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Micros, true))
+}
