@@ -48,6 +48,8 @@ pub struct Settings {
     pub issuer: String,
     pub code_ttl: Duration,
     pub token_ttl: Option<Duration>,
+    /// How often the tokens' last-use times, gathered in memory, are written.
+    pub usage_flush_every: std::time::Duration,
 }
 
 impl Settings {
@@ -57,6 +59,7 @@ impl Settings {
             issuer: issuer.trim_end_matches('/').to_owned(),
             code_ttl: Duration::minutes(10),
             token_ttl: None,
+            usage_flush_every: std::time::Duration::from_secs(15),
         }
     }
 }

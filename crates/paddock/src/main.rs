@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use paddock::admin::{self, ClientRegistration};
@@ -147,9 +148,15 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
+            // clap spreads one error over several lines; keep it to one, usage aside.
             let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            eprintln!("{first} (see `paddock --help`)");
+            let message: Vec<&str> = rendered
+                .lines()
+                .map(str::trim)
+                .take_while(|line| !line.starts_with("Usage:"))
+                .filter(|line| !line.is_empty())
+                .collect();
+            eprintln!("{} (see `paddock --help`)", message.join(" "));
             return ExitCode::from(2);
         }
     };
@@ -179,13 +186,13 @@ fn one_line(e: &anyhow::Error) -> String {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = DatabaseUrl::parse(&cli.database)?;
-    let store = paddock_store::open(&url).await?;
+    let shared = paddock_store::open(&url).await?;
     let clock = Clock::default();
     let now = clock.now();
-    let store: &dyn Store = store.as_ref();
+    let store: &dyn Store = shared.as_ref();
     let out = Output { json: cli.json };
     match cli.command {
-        Command::Serve(args) => return serve(args, &cli.database, clock).await,
+        Command::Serve(args) => serve(args, shared, &cli.database, clock).await,
         Command::Broker(BrokerCommand::Create { name }) => {
             let b = admin::create_broker(store, &name, now).await?;
             out.print(&b, || {
@@ -350,9 +357,12 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-async fn serve(args: ServeArgs, database: &str, clock: Clock) -> anyhow::Result<()> {
-    let url = DatabaseUrl::parse(database)?;
-    let store = paddock_store::open(&url).await?;
+async fn serve(
+    args: ServeArgs,
+    store: Arc<dyn Store>,
+    database: &str,
+    clock: Clock,
+) -> anyhow::Result<()> {
     let settings = args.settings();
     if args.demo {
         demo::seed(store.as_ref(), clock.now()).await?;

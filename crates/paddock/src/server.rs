@@ -23,6 +23,8 @@ use crate::state::AppState;
 use crate::{oauth, ops, trading};
 
 pub fn app(state: AppState) -> Router {
+    // Installed before the first request, so that no request goes uncounted.
+    ops::prometheus();
     Router::new()
         .merge(ops::router())
         .merge(oauth::router())
@@ -85,26 +87,29 @@ pub async fn run(
 
 /// Writes token last-use times in batches and purges long-expired codes.
 async fn background_work(state: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(15));
-    let mut ticks: u32 = 0;
+    let mut flush = tokio::time::interval(state.settings.usage_flush_every);
+    let mut purge = tokio::time::interval(Duration::from_secs(3600));
     loop {
-        tick.tick().await;
-        flush_last_used(&state).await;
-        ticks = ticks.wrapping_add(1);
-        if ticks % 240 == 1 {
-            // Spent codes are kept a day past expiry, so that a late replay is still
-            // recognised and revokes its token.
-            let before = state.clock.now() - TimeDelta::days(1);
-            match state.store.purge_codes(before).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(purged = n, "purged expired authorization codes"),
-                Err(e) => tracing::warn!(error = %e, "could not purge expired codes"),
-            }
+        tokio::select! {
+            _ = flush.tick() => flush_last_used(&state).await,
+            _ = purge.tick() => purge_codes(&state).await,
         }
     }
 }
 
-async fn flush_last_used(state: &AppState) {
+/// Spent codes are kept a day past expiry, so that a late replay is still recognised
+/// and revokes the token issued from the code.
+async fn purge_codes(state: &AppState) {
+    let before = state.clock.now() - TimeDelta::days(1);
+    match state.store.purge_codes(before).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(purged = n, "purged expired authorization codes"),
+        Err(e) => tracing::warn!(error = %e, "could not purge expired codes"),
+    }
+}
+
+/// Writes the pending last-use times of tokens in one batch.
+pub async fn flush_last_used(state: &AppState) {
     let used = state.last_used.take();
     if let Err(e) = state.store.touch_tokens(&used).await {
         tracing::warn!(error = %e, tokens = used.len(), "could not record token last use");
