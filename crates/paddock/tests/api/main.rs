@@ -1,1 +1,16 @@
+//! paddock's integration tests: the real server on an ephemeral port, real HTTP, a
+//! real SQLite file per test (STYLE.md §10).
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test helper that cannot go on should fail loudly, as a test does"
+)]
+
+mod bearer;
+mod broker;
+mod cli;
+mod garbage;
+mod helpers;
+mod ops;
+mod storage;
+mod token;
