@@ -5,6 +5,7 @@
 //! to valid UTF-8 (a lossy decoder would hand `state` back changed).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use percent_encoding::percent_decode;
 
@@ -26,10 +27,27 @@ pub enum FormError {
 const MAX_PARAMS: usize = 64;
 
 impl Params {
+    /// Every parameter at most once, or an error naming the first repeated one.
     pub fn parse(input: &[u8]) -> Result<Self, FormError> {
+        match Self::parse_keeping_first(input)? {
+            (params, None) => Ok(params),
+            (_, Some(name)) => Err(FormError::Repeated(name)),
+        }
+    }
+
+    /// Like [`parse`](Self::parse), but a repeated parameter keeps its first value and
+    /// is named beside the result, for a caller whose answer depends on which
+    /// parameter was repeated (the authorization endpoint: a repeated `client_id` is
+    /// shown on a page, any other is redirected as `invalid_request`).
+    pub fn parse_keeping_first(input: &[u8]) -> Result<(Self, Option<String>), FormError> {
         let mut map = HashMap::new();
-        for pair in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-            if map.len() == MAX_PARAMS {
+        let mut repeated = None;
+        for (i, pair) in input
+            .split(|&b| b == b'&')
+            .filter(|p| !p.is_empty())
+            .enumerate()
+        {
+            if i == MAX_PARAMS {
                 return Err(FormError::TooMany);
             }
             let (name, value) = match pair.iter().position(|&b| b == b'=') {
@@ -38,12 +56,16 @@ impl Params {
             };
             let name = decode(name)?;
             let value = decode(value)?;
-            if map.contains_key(&name) {
-                return Err(FormError::Repeated(name));
+            match map.entry(name) {
+                Entry::Occupied(first) => {
+                    repeated.get_or_insert_with(|| first.key().clone());
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
             }
-            map.insert(name, value);
         }
-        Ok(Self(map))
+        Ok((Self(map), repeated))
     }
 
     /// The value of `name`; an empty value counts as absent (RFC 6749 §3.1:
@@ -87,6 +109,13 @@ mod tests {
             Params::parse(b"a=1&b=2&a=3").unwrap_err(),
             FormError::Repeated("a".into())
         );
+    }
+
+    #[test]
+    fn a_repeated_parameter_can_be_kept_and_named() {
+        let (p, repeated) = Params::parse_keeping_first(b"a=1&b=2&a=3&b=4").unwrap();
+        assert_eq!(p.get("a"), Some("1"));
+        assert_eq!(repeated.as_deref(), Some("a"));
     }
 
     #[test]

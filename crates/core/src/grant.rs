@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::env::Env;
 use crate::error::OAuthError;
-use crate::ids::{AccountId, BrokerId, ClientId, UserId};
+use crate::ids::{AccountId, BrokerId, ClientId, GrantId, UserId};
 use crate::pkce::{CodeChallenge, CodeVerifier};
 use crate::scope::ScopeSet;
 use crate::secret::Digest;
@@ -124,6 +124,7 @@ impl CodeGrant {
 /// The parts of a new access token that do not come from the grant.
 #[derive(Clone, Debug)]
 pub struct TokenIssue {
+    pub id: GrantId,
     pub digest: Digest,
     pub issued_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -133,6 +134,7 @@ impl CodeGrant {
     /// The access token this code turns into.
     pub fn token(&self, issue: &TokenIssue) -> NewToken {
         NewToken {
+            id: issue.id,
             digest: issue.digest,
             client_id: self.client_id.clone(),
             user_id: self.user_id,
@@ -147,6 +149,7 @@ impl CodeGrant {
 /// An access token about to be stored.
 #[derive(Clone, Debug)]
 pub struct NewToken {
+    pub id: GrantId,
     pub digest: Digest,
     pub client_id: ClientId,
     pub user_id: UserId,
@@ -159,6 +162,7 @@ pub struct NewToken {
 /// A stored access token with what the Bearer check needs of its client.
 #[derive(Clone, Debug)]
 pub struct TokenGrant {
+    pub id: GrantId,
     pub client_id: ClientId,
     pub client_broker_id: BrokerId,
     pub client_active: bool,
@@ -169,6 +173,18 @@ pub struct TokenGrant {
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A live grant as its user sees it on the connected-apps page.
+#[derive(Clone, Debug)]
+pub struct GrantSummary {
+    pub id: GrantId,
+    pub client_id: ClientId,
+    pub client_name: String,
+    pub scopes: ScopeSet,
+    pub accounts: AccountBinding,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// Why a stored token is not honoured.

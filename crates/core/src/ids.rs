@@ -57,6 +57,11 @@ uuid_id!(
     /// A live or paper brokerage account.
     AccountId
 );
+uuid_id!(
+    /// An access token's public handle: what the connected-apps page shows and revokes,
+    /// so that the token itself never leaves the app that holds it.
+    GrantId
+);
 
 /// An OAuth client's public identifier: 32 lowercase hex characters.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

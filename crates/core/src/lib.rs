@@ -5,6 +5,8 @@
 //! cannot hold an invalid state. The store traits the backends implement live in
 //! [`store`].
 
+pub mod authorize;
+pub mod consent;
 pub mod env;
 pub mod error;
 pub mod form;
@@ -20,5 +22,5 @@ pub mod store;
 
 pub use env::Env;
 pub use error::{OAuthError, OAuthErrorCode};
-pub use ids::{AccountId, BrokerId, ClientId, UserId};
+pub use ids::{AccountId, BrokerId, ClientId, GrantId, UserId};
 pub use scope::{Scope, ScopeSet};

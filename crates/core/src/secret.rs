@@ -87,6 +87,16 @@ secret_type!(
     AuthCode
 );
 
+secret_type!(
+    /// A browser's session cookie after login: 43 base64url characters (256 random bits).
+    SessionToken
+);
+secret_type!(
+    /// A browser's CSRF cookie, from which its form tokens are derived: 43 base64url
+    /// characters (256 random bits).
+    CsrfSeed
+);
+
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("malformed {0}")]
 pub struct MalformedSecret(&'static str);
@@ -168,6 +178,45 @@ impl AuthCode {
     }
 }
 
+impl SessionToken {
+    pub fn generate(rng: &mut (impl CryptoRng + ?Sized)) -> Self {
+        Self(random_prefixed(rng, ""))
+    }
+
+    pub fn parse(s: &str) -> Result<Self, MalformedSecret> {
+        is_prefixed(s, "")
+            .then(|| Self(s.to_owned()))
+            .ok_or(MalformedSecret("session cookie"))
+    }
+}
+
+impl CsrfSeed {
+    pub fn generate(rng: &mut (impl CryptoRng + ?Sized)) -> Self {
+        Self(random_prefixed(rng, ""))
+    }
+
+    pub fn parse(s: &str) -> Result<Self, MalformedSecret> {
+        is_prefixed(s, "")
+            .then(|| Self(s.to_owned()))
+            .ok_or(MalformedSecret("CSRF cookie"))
+    }
+
+    /// The token a form of this browser carries: derived from the cookie, so that a
+    /// page of another site, which can neither read the cookie nor compute this, cannot
+    /// forge a form (the signed double-submit pattern).
+    pub fn form_token(&self) -> String {
+        URL_SAFE_NO_PAD.encode(Digest::of(&format!("paddock-csrf-v1:{}", self.0)).as_bytes())
+    }
+
+    /// Whether `presented` is this browser's form token, compared in constant time.
+    pub fn accepts(&self, presented: &str) -> bool {
+        self.form_token()
+            .as_bytes()
+            .ct_eq(presented.as_bytes())
+            .into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +244,17 @@ mod tests {
         assert_eq!(BrokerSecret::parse(b.expose()), Ok(b));
         // A code is not a token, even though both are prefixed base64url.
         assert!(AuthCode::parse(t.expose()).is_err());
+    }
+
+    #[test]
+    fn a_csrf_seed_accepts_only_its_own_form_token() {
+        let rng = &mut rand::rng();
+        let seed = CsrfSeed::generate(rng);
+        let other = CsrfSeed::generate(rng);
+        assert!(seed.accepts(&seed.form_token()));
+        assert!(!seed.accepts(&other.form_token()));
+        assert!(!seed.accepts(""));
+        assert!(!seed.accepts(seed.expose()));
     }
 
     #[test]

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::OAuthError;
-use crate::grant::{CodeGrant, NewToken, TokenGrant, TokenIssue};
-use crate::ids::{AccountId, BrokerId, BrokerKeyId, ClientId, UserId};
+use crate::grant::{CodeGrant, GrantSummary, NewToken, TokenGrant, TokenIssue};
+use crate::ids::{AccountId, BrokerId, BrokerKeyId, ClientId, GrantId, UserId};
 use crate::model::{Account, Broker, Client, ClientStatus, User};
 use crate::password::Email;
 use crate::secret::Digest;
@@ -105,6 +105,21 @@ pub trait GrantStore {
     /// is no such token.
     async fn revoke_token(&self, digest: &Digest, now: DateTime<Utc>) -> StoreResult<bool>;
 
+    /// The user's grants that are neither revoked nor expired at `now`, newest first.
+    async fn grants_of_user(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<GrantSummary>>;
+
+    /// Revokes the grant if it is the user's. `false` when the user has no such grant.
+    async fn revoke_grant(
+        &self,
+        user: UserId,
+        grant: GrantId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
     /// Records when tokens were last used, in one batch.
     async fn touch_tokens(&self, used: &[(Digest, DateTime<Utc>)]) -> StoreResult<()>;
 
@@ -112,9 +127,33 @@ pub trait GrantStore {
     async fn purge_codes(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// A browser's signed-in session, kept server-side and found by the cookie's digest.
+#[async_trait]
+pub trait SessionStore {
+    async fn create_session(
+        &self,
+        digest: &Digest,
+        user: UserId,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// The session's user, unless the session is unknown or expired at `now`.
+    async fn session_user(
+        &self,
+        digest: &Digest,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserId>>;
+
+    async fn delete_session(&self, digest: &Digest) -> StoreResult<()>;
+
+    /// Deletes sessions that expired before `before`; returns how many.
+    async fn purge_sessions(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
 #[async_trait]
 pub trait Store:
-    BrokerStore + UserStore + AccountStore + ClientStore + GrantStore + Send + Sync
+    BrokerStore + UserStore + AccountStore + ClientStore + GrantStore + SessionStore + Send + Sync
 {
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;

@@ -31,6 +31,15 @@ pub struct ServeArgs {
     )]
     pub code_ttl_secs: u32,
 
+    /// How long a browser stays signed in, in seconds.
+    #[arg(
+        long,
+        env = "PADDOCK_SESSION_TTL_SECS",
+        default_value_t = 12 * 3600,
+        value_parser = clap::value_parser!(u32).range(60..)
+    )]
+    pub session_ttl_secs: u32,
+
     /// Lifetime of access tokens, in seconds. Unset (the default, as Alpaca's): tokens
     /// live until revoked.
     #[arg(
@@ -48,6 +57,10 @@ pub struct Settings {
     pub issuer: String,
     pub code_ttl: Duration,
     pub token_ttl: Option<Duration>,
+    pub session_ttl: Duration,
+    /// Whether cookies carry `Secure`: when the issuer is an https URL, the server is
+    /// reached through TLS.
+    pub secure_cookies: bool,
     /// How often the tokens' last-use times, gathered in memory, are written.
     pub usage_flush_every: std::time::Duration,
 }
@@ -59,6 +72,8 @@ impl Settings {
             issuer: issuer.trim_end_matches('/').to_owned(),
             code_ttl: Duration::minutes(10),
             token_ttl: None,
+            session_ttl: Duration::hours(12),
+            secure_cookies: issuer.starts_with("https://"),
             usage_flush_every: std::time::Duration::from_secs(15),
         }
     }
@@ -73,6 +88,7 @@ impl ServeArgs {
         Settings {
             code_ttl: Duration::seconds(i64::from(self.code_ttl_secs)),
             token_ttl: self.token_ttl_secs.map(|s| Duration::seconds(i64::from(s))),
+            session_ttl: Duration::seconds(i64::from(self.session_ttl_secs)),
             ..Settings::new(&issuer)
         }
     }

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
+pub mod pages;
 pub mod server;
 pub mod state;
 pub mod throttle;

@@ -20,7 +20,7 @@ use tower_http::trace::TraceLayer;
 use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
 use crate::state::AppState;
-use crate::{oauth, ops, trading};
+use crate::{oauth, ops, pages, trading};
 
 pub fn app(state: AppState) -> Router {
     // Installed before the first request, so that no request goes uncounted.
@@ -28,6 +28,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(ops::router())
         .merge(oauth::router())
+        .merge(pages::router())
         .merge(trading::router(Env::Live))
         .nest("/paper", trading::router(Env::Paper))
         .fallback(not_found)
@@ -92,19 +93,22 @@ async fn background_work(state: AppState) {
     loop {
         tokio::select! {
             _ = flush.tick() => flush_last_used(&state).await,
-            _ = purge.tick() => purge_codes(&state).await,
+            _ = purge.tick() => purge_expired(&state).await,
         }
     }
 }
 
-/// Spent codes are kept a day past expiry, so that a late replay is still recognised
-/// and revokes the token issued from the code.
-async fn purge_codes(state: &AppState) {
-    let before = state.clock.now() - TimeDelta::days(1);
-    match state.store.purge_codes(before).await {
+/// Deletes expired sessions, and codes a day past expiry: spent codes are kept that
+/// long so that a late replay is still recognised and revokes the token issued from it.
+async fn purge_expired(state: &AppState) {
+    let now = state.clock.now();
+    match state.store.purge_codes(now - TimeDelta::days(1)).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(purged = n, "purged expired authorization codes"),
         Err(e) => tracing::warn!(error = %e, "could not purge expired codes"),
+    }
+    if let Err(e) = state.store.purge_sessions(now).await {
+        tracing::warn!(error = %e, "could not purge expired sessions");
     }
 }
 

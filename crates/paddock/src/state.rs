@@ -38,6 +38,10 @@ pub struct Throttles {
     pub broker_auth: FailureThrottle,
     /// Per client id, on client authentication at the token endpoint.
     pub client_auth: FailureThrottle,
+    /// Per e-mail address, on the login page: a person guessing one account's password.
+    pub login_by_email: FailureThrottle,
+    /// Per client IP address, on the login page: one machine guessing many accounts.
+    pub login_by_ip: FailureThrottle,
 }
 
 impl Default for Throttles {
@@ -45,6 +49,8 @@ impl Default for Throttles {
         Self {
             broker_auth: FailureThrottle::new(20, Duration::minutes(5)),
             client_auth: FailureThrottle::new(20, Duration::minutes(5)),
+            login_by_email: FailureThrottle::new(5, Duration::minutes(15)),
+            login_by_ip: FailureThrottle::new(20, Duration::minutes(15)),
         }
     }
 }

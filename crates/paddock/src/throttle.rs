@@ -70,6 +70,12 @@ impl FailureThrottle {
         }
         entry.failures += 1;
     }
+
+    /// Forgets `key`'s failures, after it proved itself.
+    pub fn forget(&self, key: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.remove(key);
+    }
 }
 
 /// Whole seconds to wait, rounded up, for a `Retry-After` header.

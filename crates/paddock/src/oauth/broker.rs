@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use paddock_core::form::Params;
 use paddock_core::grant::{AccountBinding, CodeGrant, NewToken};
-use paddock_core::ids::{AccountId, ClientId};
+use paddock_core::ids::{AccountId, ClientId, GrantId};
 use paddock_core::model::{Account, Broker, Client};
 use paddock_core::scope::ScopeSet;
 use paddock_core::secret::{AccessToken, AuthCode, ClientSecret};
@@ -309,6 +309,7 @@ async fn issue_token(
     state
         .store
         .insert_token(&NewToken {
+            id: GrantId::random(),
             digest: token.digest(),
             client_id: grant.client.client_id,
             user_id: grant.account.user_id,

@@ -1,10 +1,12 @@
-//! The authorization server: the Broker API's OAuth endpoints and the token endpoint.
+//! The authorization server: the Broker API's OAuth endpoints, the authorization
+//! endpoint of the browser flow (routed with the pages) and the token endpoint.
 
 use axum::Router;
 use axum::routing::post;
 
 use crate::state::AppState;
 
+pub mod authorize;
 pub mod broker;
 pub mod token;
 

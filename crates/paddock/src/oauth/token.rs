@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use paddock_core::error::{OAuthError, OAuthErrorCode};
 use paddock_core::form::Params;
 use paddock_core::grant::{CodeGrant, RedemptionRequest, TokenIssue};
+use paddock_core::ids::GrantId;
 use paddock_core::pkce::CodeVerifier;
 use paddock_core::secret::{AccessToken, AuthCode};
 use paddock_core::store::Redemption;
@@ -121,6 +122,7 @@ pub async fn token(
     let now = state.clock.now();
     let token = AccessToken::generate(&mut rand::rng());
     let issue = TokenIssue {
+        id: GrantId::random(),
         digest: token.digest(),
         issued_at: now,
         expires_at: state.settings.token_ttl.map(|ttl| now + ttl),

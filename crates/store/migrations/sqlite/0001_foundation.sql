@@ -66,6 +66,8 @@ CREATE INDEX auth_codes_by_expiry ON auth_codes (expires_at);
 
 CREATE TABLE tokens (
     digest           BLOB PRIMARY KEY,
+    -- The grant's public handle (the connected-apps page revokes by it).
+    id               TEXT NOT NULL UNIQUE,
     client_id        TEXT NOT NULL REFERENCES clients (client_id),
     user_id          TEXT NOT NULL REFERENCES users (id),
     scopes           TEXT NOT NULL,

@@ -1,7 +1,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use paddock_core::grant::{AccountBinding, CodeGrant, NewToken, TokenGrant, TokenIssue};
-use paddock_core::ids::AccountId;
+use paddock_core::grant::{
+    AccountBinding, CodeGrant, GrantSummary, NewToken, TokenGrant, TokenIssue,
+};
+use paddock_core::ids::{AccountId, GrantId, UserId};
 use paddock_core::model::ClientStatus;
 use paddock_core::pkce::CodeChallenge;
 use paddock_core::scope::ScopeSet;
@@ -57,11 +59,12 @@ async fn insert_token(
     from_code: Option<&Digest>,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO tokens (digest, client_id, user_id, scopes, live_account_id, \
+        "INSERT INTO tokens (digest, id, client_id, user_id, scopes, live_account_id, \
          paper_account_id, code_digest, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&token.digest.as_bytes()[..])
+    .bind(token.id.to_string())
     .bind(token.client_id.as_str())
     .bind(token.user_id.to_string())
     .bind(token.scopes.to_string())
@@ -183,7 +186,7 @@ impl GrantStore for SqliteStore {
 
     async fn token(&self, digest: &Digest) -> StoreResult<Option<TokenGrant>> {
         let row = sqlx::query(
-            "SELECT t.client_id, c.broker_id, c.status, t.user_id, t.scopes, \
+            "SELECT t.id, t.client_id, c.broker_id, c.status, t.user_id, t.scopes, \
              t.live_account_id, t.paper_account_id, t.created_at, t.expires_at, \
              t.last_used_at, t.revoked_at \
              FROM tokens t JOIN clients c ON c.client_id = t.client_id \
@@ -199,6 +202,7 @@ impl GrantStore for SqliteStore {
         let status: ClientStatus =
             parse_field("client status", row.try_get("status").map_err(backend)?)?;
         Ok(Some(TokenGrant {
+            id: parse_field("grant id", row.try_get("id").map_err(backend)?)?,
             client_id: parse_client_id(&row)?,
             client_broker_id: parse_field("broker id", row.try_get("broker_id").map_err(backend)?)?,
             client_active: status == ClientStatus::Active,
@@ -218,6 +222,58 @@ impl GrantStore for SqliteStore {
         )
         .bind(ts(now))
         .bind(&digest.as_bytes()[..])
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn grants_of_user(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<GrantSummary>> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.client_id, c.name, t.scopes, t.live_account_id, \
+             t.paper_account_id, t.created_at, t.last_used_at \
+             FROM tokens t JOIN clients c ON c.client_id = t.client_id \
+             WHERE t.user_id = $1 AND t.revoked_at IS NULL \
+             AND (t.expires_at IS NULL OR t.expires_at > $2) \
+             ORDER BY t.created_at DESC, t.id",
+        )
+        .bind(user.to_string())
+        .bind(ts(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                Ok(GrantSummary {
+                    id: parse_field("grant id", row.try_get("id").map_err(backend)?)?,
+                    client_id: parse_client_id(row)?,
+                    client_name: row.try_get("name").map_err(backend)?,
+                    scopes: scopes_from_row(row)?,
+                    accounts: accounts_from_row(row)?,
+                    created_at: parse_ts(row.try_get("created_at").map_err(backend)?)?,
+                    last_used_at: parse_opt_ts(row.try_get("last_used_at").map_err(backend)?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_grant(
+        &self,
+        user: UserId,
+        grant: GrantId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) \
+             WHERE id = $2 AND user_id = $3",
+        )
+        .bind(ts(now))
+        .bind(grant.to_string())
+        .bind(user.to_string())
         .execute(&self.pool)
         .await
         .map_err(backend)?;

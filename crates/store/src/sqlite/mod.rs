@@ -17,6 +17,7 @@ mod accounts;
 mod brokers;
 mod clients;
 mod grants;
+mod sessions;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 

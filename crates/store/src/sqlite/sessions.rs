@@ -1,0 +1,65 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use paddock_core::ids::UserId;
+use paddock_core::secret::Digest;
+use paddock_core::store::{SessionStore, StoreResult};
+use sqlx::Row;
+
+use super::{SqliteStore, backend, parse_field, ts, write_error};
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn create_session(
+        &self,
+        digest: &Digest,
+        user: UserId,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (digest, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&digest.as_bytes()[..])
+        .bind(user.to_string())
+        .bind(ts(created_at))
+        .bind(ts(expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| write_error(e, "this session exists", "the user does not exist"))?;
+        Ok(())
+    }
+
+    async fn session_user(
+        &self,
+        digest: &Digest,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserId>> {
+        let row = sqlx::query("SELECT user_id FROM sessions WHERE digest = $1 AND expires_at > $2")
+            .bind(&digest.as_bytes()[..])
+            .bind(ts(now))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|row| parse_field("user id", row.try_get("user_id").map_err(backend)?))
+            .transpose()
+    }
+
+    async fn delete_session(&self, digest: &Digest) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE digest = $1")
+            .bind(&digest.as_bytes()[..])
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn purge_sessions(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(ts(before))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+}
