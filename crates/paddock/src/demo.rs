@@ -107,8 +107,18 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo client's authorization request: both accounts, trading scopes.
+pub fn authorization_url(base: &str) -> String {
+    format!(
+        "{base}/oauth/authorize?response_type=code&client_id={CLIENT_ID}\
+         &redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fcallback&state=demo-state\
+         &scope=account%3Awrite%20trading"
+    )
+}
+
 /// What `serve --demo` prints: every credential and a copy-and-paste walk-through.
 pub fn instructions(base: &str) -> String {
+    let authorize = authorization_url(base);
     format!(
         r#"
 paddock demo data (public credentials: do not expose this server)
@@ -121,6 +131,14 @@ paddock demo data (public credentials: do not expose this server)
   user         {USER_EMAIL} / {USER_PASSWORD}
   accounts     live  {LIVE_ACCOUNT_ID}
                paper {PAPER_ACCOUNT_ID}
+
+Try the browser flow: open this URL, sign in as {USER_EMAIL} / {USER_PASSWORD}, click Allow.
+
+  {authorize}
+
+  The browser then goes to {REDIRECT_URI}?code=…&state=demo-state; nothing listens
+  there, so copy the code from the address bar and exchange it as in step 2 below.
+  Your connected apps: {base}/account/apps
 
 Try the Broker API flow:
 

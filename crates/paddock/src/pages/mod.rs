@@ -107,13 +107,14 @@ pub fn scope_lines(scopes: ScopeSet) -> Vec<&'static str> {
     lines
 }
 
-/// `url` as a link target, if it is an http(s) URL; anything else (a `javascript:`
-/// URL, say) is shown as text, never linked.
+/// `url` as a link target, if it is an http(s) URL (percent-encoded as the URL
+/// standard writes it); anything else (a `javascript:` URL, say) is shown as text,
+/// never linked.
 pub fn safe_link(url: &str) -> Option<String> {
     Url::parse(url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .map(|_| url.to_owned())
+        .map(String::from)
 }
 
 pub fn when(at: DateTime<Utc>) -> String {

@@ -21,6 +21,9 @@ use tempfile::TempDir;
 
 pub const USER_EMAIL: &str = "trader@example.com";
 pub const USER_PASSWORD: &str = "correct horse battery";
+/// A user whose one account is held at the other broker: nothing to offer the fixture's
+/// clients.
+pub const OTHER_EMAIL: &str = "other@example.com";
 /// Registered for every fixture client.
 pub const REDIRECT_URI: &str = "https://app.example.com/oauth/callback";
 /// Registered too: a loopback redirect, whose port may vary (RFC 8252 §7.3).
@@ -108,7 +111,7 @@ async fn fixture(store: &dyn Store, clock: &Clock) -> Fixture {
         .await
         .expect("user")
         .id;
-    let other_user = admin::create_user(store, "other@example.com", USER_PASSWORD.into(), now)
+    let other_user = admin::create_user(store, OTHER_EMAIL, USER_PASSWORD.into(), now)
         .await
         .expect("user")
         .id;

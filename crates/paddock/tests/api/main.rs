@@ -6,8 +6,10 @@
     reason = "a test helper that cannot go on should fail loudly, as a test does"
 )]
 
+mod authorize;
 mod bearer;
 mod broker;
+mod browser;
 mod cli;
 mod garbage;
 mod helpers;
