@@ -10,6 +10,7 @@ mod authorize;
 mod bearer;
 mod broker;
 mod browser;
+mod chromium;
 mod cli;
 mod garbage;
 mod helpers;
