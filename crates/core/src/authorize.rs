@@ -204,29 +204,16 @@ fn redirect_location(redirect_uri: &str, params: &[(&str, &str)]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use chrono::DateTime;
-
     use super::*;
     use crate::ids::BrokerId;
-    use crate::model::ClientStatus;
-    use crate::redirect::RedirectUri;
-    use crate::secret::Digest;
+    use crate::model::{ClientStatus, test_client};
 
     fn client(live: bool) -> Client {
-        Client {
-            client_id: ClientId::parse("7a3c52a910e1dc2abbb14da2b6b8e711").unwrap(),
-            broker_id: BrokerId::random(),
-            secret_digest: Digest::of("x"),
-            name: "App".into(),
-            description: String::new(),
-            url: String::new(),
-            terms_of_use: String::new(),
-            privacy_policy: String::new(),
-            status: ClientStatus::Active,
-            redirect_uris: vec![RedirectUri::parse("https://app.example/cb?from=paddock").unwrap()],
-            live_trading_approved: live,
-            created_at: DateTime::from_timestamp(0, 0).unwrap(),
-        }
+        test_client(
+            BrokerId::random(),
+            &["https://app.example/cb?from=paddock"],
+            live,
+        )
     }
 
     fn parse(query: &str, client: &Client) -> Result<AuthorizationRequest, AuthorizeError> {

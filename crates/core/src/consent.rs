@@ -92,25 +92,11 @@ mod tests {
     use rust_decimal::Decimal;
 
     use super::*;
-    use crate::ids::{BrokerId, ClientId, UserId};
-    use crate::model::ClientStatus;
-    use crate::secret::Digest;
+    use crate::ids::{BrokerId, UserId};
+    use crate::model::test_client;
 
     fn client(broker: BrokerId, live: bool) -> Client {
-        Client {
-            client_id: ClientId::parse("7a3c52a910e1dc2abbb14da2b6b8e711").unwrap(),
-            broker_id: broker,
-            secret_digest: Digest::of("x"),
-            name: "App".into(),
-            description: String::new(),
-            url: String::new(),
-            terms_of_use: String::new(),
-            privacy_policy: String::new(),
-            status: ClientStatus::Active,
-            redirect_uris: Vec::new(),
-            live_trading_approved: live,
-            created_at: DateTime::from_timestamp(0, 0).unwrap(),
-        }
+        test_client(broker, &[], live)
     }
 
     fn account(broker: BrokerId, env: Env) -> Account {

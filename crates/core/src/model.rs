@@ -138,3 +138,29 @@ impl Client {
         env == Env::Paper || self.live_trading_approved
     }
 }
+
+/// A client for unit tests: active, registered with `redirect_uris`, at `broker`.
+#[cfg(test)]
+pub(crate) fn test_client(
+    broker: BrokerId,
+    redirect_uris: &[&str],
+    live_trading_approved: bool,
+) -> Client {
+    Client {
+        client_id: ClientId::parse("7a3c52a910e1dc2abbb14da2b6b8e711").unwrap(),
+        broker_id: broker,
+        secret_digest: Digest::of("x"),
+        name: "App".into(),
+        description: String::new(),
+        url: String::new(),
+        terms_of_use: String::new(),
+        privacy_policy: String::new(),
+        status: ClientStatus::Active,
+        redirect_uris: redirect_uris
+            .iter()
+            .map(|u| RedirectUri::parse(u).unwrap())
+            .collect(),
+        live_trading_approved,
+        created_at: DateTime::from_timestamp(0, 0).unwrap(),
+    }
+}

@@ -12,6 +12,7 @@ use paddock_core::store::{Store, StoreError};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::oauth::broker::ClientResponse;
 use crate::wire;
 
 #[derive(Debug, thiserror::Error)]
@@ -181,15 +182,8 @@ pub struct ClientRegistration {
 /// A client as the CLI shows it: the seed 003 object plus its owner and age.
 #[derive(Serialize)]
 pub struct ClientView {
-    pub client_id: String,
-    pub name: String,
-    pub description: String,
-    pub url: String,
-    pub terms_of_use: String,
-    pub privacy_policy: String,
-    pub status: &'static str,
-    pub redirect_uri: Vec<String>,
-    pub live_trading_approved: bool,
+    #[serde(flatten)]
+    pub client: ClientResponse,
     pub broker_id: BrokerId,
     #[serde(serialize_with = "wire::timestamp")]
     pub created_at: DateTime<Utc>,
@@ -198,19 +192,7 @@ pub struct ClientView {
 impl From<&Client> for ClientView {
     fn from(c: &Client) -> Self {
         Self {
-            client_id: c.client_id.to_string(),
-            name: c.name.clone(),
-            description: c.description.clone(),
-            url: c.url.clone(),
-            terms_of_use: c.terms_of_use.clone(),
-            privacy_policy: c.privacy_policy.clone(),
-            status: c.status.as_str(),
-            redirect_uri: c
-                .redirect_uris
-                .iter()
-                .map(|u| u.as_str().to_owned())
-                .collect(),
-            live_trading_approved: c.live_trading_approved,
+            client: ClientResponse::from(c),
             broker_id: c.broker_id,
             created_at: c.created_at,
         }
@@ -223,6 +205,12 @@ pub struct CreatedClient {
     pub client: ClientView,
     /// Shown once; only its digest is kept.
     pub client_secret: String,
+}
+
+impl CreatedClient {
+    pub fn id(&self) -> &str {
+        &self.client.client.client_id
+    }
 }
 
 pub async fn create_client(

@@ -309,13 +309,14 @@ async fn client_command(
     }
 }
 
-fn describe_client(c: &admin::ClientView) -> String {
+fn describe_client(view: &admin::ClientView) -> String {
+    let c = &view.client;
     format!(
         "client {} \"{}\" [{}] broker {}, live trading {}, redirect URIs: {}",
         c.client_id,
         c.name,
         c.status,
-        c.broker_id,
+        view.broker_id,
         if c.live_trading_approved {
             "approved"
         } else {

@@ -178,8 +178,7 @@ pub async fn decide(
     browser: Browser,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = Params::parse(&body).map_err(|e| PageError::bad_request(e.to_string()))?;
-    browser.check_form(&form)?;
+    let form = browser.form(&body)?;
     let query = form.get("request").ok_or_else(|| {
         PageError::bad_request("The form lost the app's request. Start again from the app.")
     })?;

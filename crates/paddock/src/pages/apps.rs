@@ -9,7 +9,6 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use paddock_core::form::Params;
 use paddock_core::ids::{AccountId, GrantId};
 use paddock_core::model::{Account, User};
 
@@ -98,8 +97,7 @@ pub async fn revoke(
     grant: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = Params::parse(&body).map_err(|e| PageError::bad_request(e.to_string()))?;
-    browser.check_form(&form)?;
+    browser.form(&body)?;
     let user = match signed_in(&state, &browser).await? {
         Ok(user) => user,
         Err(to_login) => return Ok(to_login),

@@ -79,9 +79,15 @@ impl Browser {
         self.csrf.form_token()
     }
 
-    /// Refuses a form that does not carry this browser's token: it was not sent by one
-    /// of our pages in this browser.
-    pub fn check_form(&self, form: &Params) -> Result<(), PageError> {
+    /// A form posted by one of our pages in this browser: parsed, and refused unless it
+    /// carries this browser's CSRF token. Every page POST goes through here.
+    pub fn form(&self, body: &[u8]) -> Result<Params, PageError> {
+        let form = Params::parse(body).map_err(|e| PageError::bad_request(e.to_string()))?;
+        self.check_form(&form)?;
+        Ok(form)
+    }
+
+    fn check_form(&self, form: &Params) -> Result<(), PageError> {
         let valid = !self.csrf_is_new
             && form
                 .get(CSRF_FIELD)

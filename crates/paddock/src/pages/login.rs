@@ -99,8 +99,7 @@ pub async fn submit(
     browser: Browser,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = Params::parse(&body).map_err(|e| PageError::bad_request(e.to_string()))?;
-    browser.check_form(&form)?;
+    let form = browser.form(&body)?;
     let return_to = return_to(form.get("return_to"));
     let typed: String = form
         .get("email")
@@ -213,8 +212,7 @@ pub async fn logout(
     browser: Browser,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = Params::parse(&body).map_err(|e| PageError::bad_request(e.to_string()))?;
-    browser.check_form(&form)?;
+    browser.form(&body)?;
     if let Some(session) = browser.session() {
         state.store.delete_session(&session.digest()).await?;
     }

@@ -100,7 +100,7 @@ async fn the_whole_flow_from_login_to_revoke() {
 async fn untrusted_clients_and_redirects_get_an_error_page_never_a_redirect() {
     let app = spawn_app().await;
     let browser = Browser::new(&app);
-    let c = &app.fx.client.client.client_id;
+    let c = app.fx.client.id();
     let redirect = "redirect_uri=https%3A%2F%2Fapp.example.com%2Foauth%2Fcallback";
     let disabled = admin::create_client(
         app.store.as_ref(),
@@ -118,7 +118,7 @@ async fn untrusted_clients_and_redirects_get_an_error_page_never_a_redirect() {
     )
     .await
     .unwrap();
-    let disabled_id = disabled.client.client_id.clone();
+    let disabled_id = disabled.id().to_owned();
     admin::set_client_status(
         app.store.as_ref(),
         &disabled_id,
@@ -165,7 +165,7 @@ async fn a_loopback_redirect_may_vary_its_port_only() {
         let encoded: String = url::form_urlencoded::byte_serialize(redirect.as_bytes()).collect();
         format!(
             "/oauth/authorize?response_type=code&client_id={}&redirect_uri={encoded}&env=paper",
-            c.client.client_id
+            c.id()
         )
     };
     let ok = browser.get(&path("http://127.0.0.1:54321/callback")).await;
@@ -204,8 +204,8 @@ async fn a_loopback_redirect_may_vary_its_port_only() {
 async fn other_errors_redirect_with_error_state_and_iss() {
     let app = spawn_app().await;
     let browser = Browser::new(&app);
-    let c = &app.fx.client.client.client_id;
-    let p = &app.fx.paper_client.client.client_id;
+    let c = app.fx.client.id();
+    let p = app.fx.paper_client.id();
     let redirect = "redirect_uri=https%3A%2F%2Fapp.example.com%2Foauth%2Fcallback";
     // A state with characters that need encoding comes back unchanged.
     let state = "a b/c?d&e=f%ü";
@@ -436,7 +436,7 @@ async fn pkce_is_enforced_whenever_a_challenge_was_sent() {
         }
         app.http
             .post(app.url("/oauth/token"))
-            .basic_auth(&c.client.client_id, Some(&c.client_secret))
+            .basic_auth(c.id(), Some(&c.client_secret))
             .form(&form)
             .send()
     };

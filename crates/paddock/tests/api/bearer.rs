@@ -130,7 +130,7 @@ async fn missing_and_malformed_tokens_get_rfc_6750_challenges() {
 async fn a_disabled_clients_tokens_stop_at_once_and_return_when_enabled() {
     let app = spawn_app().await;
     let token = app.token_for(&app.fx.client, app.fx.paper, "").await;
-    let id = app.fx.client.client.client_id.clone();
+    let id = app.fx.client.id().to_owned();
     let store = app.store.as_ref();
 
     paddock::admin::set_client_status(store, &id, ClientStatus::Disabled)

@@ -27,9 +27,8 @@ fn assert_keys(body: &Value, keys: &[&str]) {
 #[tokio::test]
 async fn get_client_answers_the_seed_003_object() {
     let app = spawn_app().await;
-    let c = &app.fx.client.client;
     let path = with_query(
-        &format!("/v1/oauth/clients/{}", c.client_id),
+        &format!("/v1/oauth/clients/{}", app.fx.client.id()),
         &[
             ("response_type", "token"),
             ("redirect_uri", REDIRECT_URI),
@@ -54,7 +53,7 @@ async fn get_client_answers_the_seed_003_object() {
             "live_trading_approved",
         ],
     );
-    assert_eq!(body["client_id"], c.client_id.as_str());
+    assert_eq!(body["client_id"], app.fx.client.id());
     assert_eq!(body["name"], "Charting App");
     assert_eq!(body["description"], "Charting App, for tests");
     assert_eq!(body["url"], "https://app.example.com");
@@ -71,7 +70,7 @@ async fn get_client_answers_the_seed_003_object() {
 #[tokio::test]
 async fn get_client_needs_no_query_and_checks_the_one_it_gets() {
     let app = spawn_app().await;
-    let path = format!("/v1/oauth/clients/{}", app.fx.paper_client.client.client_id);
+    let path = format!("/v1/oauth/clients/{}", app.fx.paper_client.id());
     let response = app.broker(Method::GET, &path).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
@@ -96,7 +95,7 @@ async fn get_client_needs_no_query_and_checks_the_one_it_gets() {
 async fn get_client_answers_401_for_unknown_and_foreign_clients_alike() {
     let app = spawn_app().await;
     let unknown = "7a3c52a910e1dc2abbb14da2b6b8e711";
-    let foreign = app.fx.foreign_client.client.client_id.clone();
+    let foreign = app.fx.foreign_client.id().to_owned();
     let mut messages = Vec::new();
     for id in [unknown, foreign.as_str(), "not-a-client-id"] {
         let response = app
@@ -142,7 +141,7 @@ async fn issue_code_answers_the_seed_000_object() {
     let body: Value = response.json().await.unwrap();
     assert_keys(&body, &["code", "client_id", "redirect_uri", "scope"]);
     assert!(body["code"].as_str().is_some_and(|c| !c.is_empty()));
-    assert_eq!(body["client_id"], app.fx.client.client.client_id.as_str());
+    assert_eq!(body["client_id"], app.fx.client.id());
     assert_eq!(body["redirect_uri"], REDIRECT_URI);
     // `general` is the default read-only access: the granted scope string is empty.
     assert_eq!(body["scope"], "");
@@ -218,7 +217,7 @@ async fn a_broker_cannot_revoke_another_brokers_token() {
 #[tokio::test]
 async fn broker_credentials_are_required_and_checked() {
     let app = spawn_app().await;
-    let path = format!("/v1/oauth/clients/{}", app.fx.client.client.client_id);
+    let path = format!("/v1/oauth/clients/{}", app.fx.client.id());
     let b = &app.fx.broker;
     let cases: Vec<reqwest::RequestBuilder> = vec![
         app.http.get(app.url(&path)),
@@ -360,7 +359,7 @@ async fn grant_errors_answer_the_documented_statuses() {
 #[tokio::test]
 async fn a_disabled_client_gets_no_new_grants() {
     let app = spawn_app().await;
-    let id = app.fx.client.client.client_id.clone();
+    let id = app.fx.client.id().to_owned();
     paddock::admin::set_client_status(
         app.store.as_ref(),
         &id,

@@ -129,7 +129,7 @@ pub fn authorize_path(client: &CreatedClient, extra: &str) -> String {
         url::form_urlencoded::byte_serialize(REDIRECT_URI.as_bytes()).collect::<String>();
     format!(
         "/oauth/authorize?response_type=code&client_id={}&redirect_uri={redirect}&state=st4te{extra}",
-        client.client.client_id
+        client.id()
     )
 }
 

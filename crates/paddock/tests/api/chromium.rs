@@ -243,7 +243,7 @@ async fn a_person_signs_in_and_allows_in_headless_chromium() {
     let authorize = app.url(&format!(
         "/oauth/authorize?response_type=code&client_id={}&redirect_uri={redirect}\
          &state=chromium-state&scope=account%3Awrite%20trading",
-        app.fx.client.client.client_id
+        app.fx.client.id()
     ));
 
     driver.goto(&authorize).await;

@@ -117,7 +117,7 @@ async fn token_endpoint_fields_with_garbage_get_4xx() {
             "code",
             "pdk_ac_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
         ),
-        ("client_id", c.client.client_id.clone()),
+        ("client_id", c.id().to_owned()),
         ("client_secret", c.client_secret.clone()),
         ("redirect_uri", REDIRECT_URI.into()),
         ("code_verifier", "v".repeat(43)),
@@ -179,7 +179,7 @@ async fn bad_authorization_headers_get_401() {
         HeaderValue::from_str(&format!("Bearer {}", "A".repeat(8000))).unwrap(),
         HeaderValue::from_static("Digest username=\"x\""),
     ];
-    let client_path = format!("/v1/oauth/clients/{}", app.fx.client.client.client_id);
+    let client_path = format!("/v1/oauth/clients/{}", app.fx.client.id());
     for header in headers {
         let requests = [
             app.http.get(app.url(&client_path)),
@@ -218,7 +218,7 @@ async fn bad_authorization_headers_get_401() {
 #[tokio::test]
 async fn garbage_in_paths_and_queries_gets_4xx() {
     let app = spawn_app().await;
-    let id = app.fx.client.client.client_id.clone();
+    let id = app.fx.client.id().to_owned();
     let long = "a".repeat(10_000);
     let paths = [
         "/v1/oauth/clients/%ff%fe".to_owned(),

@@ -164,7 +164,7 @@ pub struct Creds<'a> {
 impl<'a> From<&'a CreatedClient> for Creds<'a> {
     fn from(c: &'a CreatedClient) -> Self {
         Creds {
-            id: &c.client.client_id,
+            id: c.id(),
             secret: &c.client_secret,
         }
     }
@@ -193,7 +193,7 @@ impl TestApp {
     /// The Broker API grant body of seed 000 for `client` and `account`.
     pub fn grant_body(&self, client: &CreatedClient, account: AccountId, scope: &str) -> Value {
         json!({
-            "client_id": client.client.client_id,
+            "client_id": client.id(),
             "client_secret": client.client_secret,
             "redirect_uri": REDIRECT_URI,
             "scope": scope,

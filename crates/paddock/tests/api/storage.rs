@@ -27,7 +27,7 @@ async fn the_database_file_holds_no_secret_in_plain_text() {
         bytes.extend(more);
     }
     // The file is really there and really holds our rows.
-    assert!(contains(&bytes, fx.client.client.client_id.as_bytes()));
+    assert!(contains(&bytes, fx.client.id().as_bytes()));
     let secrets = [
         ("access token", token.as_str()),
         ("Broker API access token", broker_token.as_str()),

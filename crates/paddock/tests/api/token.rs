@@ -50,7 +50,7 @@ fn oauth_client(
     oauth2::EndpointNotSet,
     oauth2::EndpointSet,
 > {
-    BasicClient::new(ClientId::new(app.fx.client.client.client_id.clone()))
+    BasicClient::new(ClientId::new(app.fx.client.id().to_owned()))
         .set_client_secret(ClientSecret::new(app.fx.client.client_secret.clone()))
         .set_auth_uri(AuthUrl::new(app.url("/oauth/authorize")).unwrap())
         .set_token_uri(TokenUrl::new(app.url("/oauth/token")).unwrap())
@@ -167,7 +167,7 @@ async fn fifty_concurrent_redemptions_of_one_code_yield_one_token() {
             let request = app.http.post(app.url("/oauth/token")).form(&[
                 ("grant_type", "authorization_code"),
                 ("code", &code),
-                ("client_id", &c.client.client_id),
+                ("client_id", c.id()),
                 ("client_secret", &c.client_secret),
                 ("redirect_uri", REDIRECT_URI),
             ]);
@@ -238,7 +238,7 @@ async fn a_code_is_bound_to_its_client_and_redirect_uri() {
 async fn client_authentication_failures_are_invalid_client() {
     let app = spawn_app().await;
     let code = app.code_for(&app.fx.client, app.fx.paper, "").await;
-    let id = app.fx.client.client.client_id.as_str();
+    let id = app.fx.client.id();
     let wrong = Creds {
         id,
         secret: &"0".repeat(40),
@@ -284,11 +284,7 @@ async fn basic_credentials_are_form_decoded() {
     // hex needs no escaping, so escape every character to prove the decoding.
     let escape = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
     let c = &app.fx.client;
-    let basic = STANDARD.encode(format!(
-        "{}:{}",
-        escape(&c.client.client_id),
-        escape(&c.client_secret)
-    ));
+    let basic = STANDARD.encode(format!("{}:{}", escape(c.id()), escape(&c.client_secret)));
     let response = app
         .http
         .post(app.url("/oauth/token"))
@@ -312,12 +308,12 @@ async fn credentials_both_ways_are_invalid_request() {
     let response = app
         .http
         .post(app.url("/oauth/token"))
-        .basic_auth(&c.client.client_id, Some(&c.client_secret))
+        .basic_auth(c.id(), Some(&c.client_secret))
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", &code),
             ("redirect_uri", REDIRECT_URI),
-            ("client_id", &c.client.client_id),
+            ("client_id", c.id()),
             ("client_secret", &c.client_secret),
         ])
         .send()
@@ -333,7 +329,7 @@ async fn request_errors_name_what_to_fix() {
     let post = |form: Vec<(&'static str, String)>| {
         app.http
             .post(app.url("/oauth/token"))
-            .basic_auth(&c.client.client_id, Some(&c.client_secret))
+            .basic_auth(c.id(), Some(&c.client_secret))
             .form(&form)
             .send()
     };
@@ -378,7 +374,7 @@ async fn request_errors_name_what_to_fix() {
     let repeated = app
         .http
         .post(app.url("/oauth/token"))
-        .basic_auth(&c.client.client_id, Some(&c.client_secret))
+        .basic_auth(c.id(), Some(&c.client_secret))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body("grant_type=authorization_code&code=a&code=b&redirect_uri=x")
         .send()
@@ -389,7 +385,7 @@ async fn request_errors_name_what_to_fix() {
     let json = app
         .http
         .post(app.url("/oauth/token"))
-        .basic_auth(&c.client.client_id, Some(&c.client_secret))
+        .basic_auth(c.id(), Some(&c.client_secret))
         .json(&serde_json::json!({"grant_type": "authorization_code"}))
         .send()
         .await
@@ -420,7 +416,7 @@ async fn a_disabled_client_cannot_redeem() {
     let code = app.code_for(&app.fx.client, app.fx.paper, "").await;
     paddock::admin::set_client_status(
         app.store.as_ref(),
-        &app.fx.client.client.client_id,
+        app.fx.client.id(),
         paddock_core::model::ClientStatus::Disabled,
     )
     .await
@@ -434,7 +430,7 @@ async fn a_disabled_client_cannot_redeem() {
 #[tokio::test]
 async fn repeated_client_authentication_failures_are_throttled() {
     let app = spawn_app().await;
-    let id = app.fx.client.client.client_id.as_str();
+    let id = app.fx.client.id();
     let wrong = "0".repeat(40);
     let mut last = StatusCode::OK;
     for _ in 0..30 {
