@@ -64,8 +64,8 @@ impl ErrorRedirect {
 }
 
 /// The `client_id` of the request, or the page that says why there is none to trust.
-pub fn client_id(params: &Params, repeated: Option<&str>) -> Result<ClientId, AuthorizeError> {
-    if repeated == Some("client_id") {
+pub fn client_id(params: &Params, repeated: &[String]) -> Result<ClientId, AuthorizeError> {
+    if repeated.iter().any(|name| name == "client_id") {
         return Err(page(
             "client_id is repeated; the link that brought you here is broken",
         ));
@@ -88,13 +88,13 @@ impl AuthorizationRequest {
     /// Checks the request of `client`, the result of looking up its `client_id`.
     pub fn parse(
         params: &Params,
-        repeated: Option<&str>,
+        repeated: &[String],
         client: Option<Client>,
     ) -> Result<Self, AuthorizeError> {
         let client = client
             .filter(Client::is_active)
             .ok_or_else(unknown_client)?;
-        if repeated == Some("redirect_uri") {
+        if repeated.iter().any(|name| name == "redirect_uri") {
             return Err(page(
                 "redirect_uri is repeated; the link that brought you here is broken",
             ));
@@ -120,7 +120,7 @@ impl AuthorizationRequest {
         };
         let invalid =
             |description: String| refuse(OAuthErrorCode::InvalidRequest, description.into());
-        if let Some(name) = repeated {
+        if let Some(name) = repeated.first() {
             return Err(invalid(format!(
                 "parameter `{name}` is repeated; send it once"
             )));
@@ -218,7 +218,7 @@ mod tests {
 
     fn parse(query: &str, client: &Client) -> Result<AuthorizationRequest, AuthorizeError> {
         let (params, repeated) = Params::parse_keeping_first(query.as_bytes()).unwrap();
-        AuthorizationRequest::parse(&params, repeated.as_deref(), Some(client.clone()))
+        AuthorizationRequest::parse(&params, &repeated, Some(client.clone()))
     }
 
     const OK: &str = "response_type=code&client_id=7a3c52a910e1dc2abbb14da2b6b8e711\
@@ -253,12 +253,20 @@ mod tests {
         assert!(matches!(parse(&other, &c), Err(AuthorizeError::Page(_))));
         let twice = format!("{OK}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%3Ffrom%3Dpaddock");
         assert!(matches!(parse(&twice, &c), Err(AuthorizeError::Page(_))));
+        // However many other parameters are repeated before it.
+        let (params, repeated) =
+            Params::parse_keeping_first(format!("state=a&state=b&{OK}&client_id=x").as_bytes())
+                .unwrap();
+        assert!(matches!(
+            client_id(&params, &repeated),
+            Err(AuthorizeError::Page(_))
+        ));
         let mut disabled = client(true);
         disabled.status = ClientStatus::Disabled;
         assert!(matches!(parse(OK, &disabled), Err(AuthorizeError::Page(_))));
         let (params, _) = Params::parse_keeping_first(OK.as_bytes()).unwrap();
         assert!(matches!(
-            AuthorizationRequest::parse(&params, None, None),
+            AuthorizationRequest::parse(&params, &[], None),
             Err(AuthorizeError::Page(_))
         ));
     }

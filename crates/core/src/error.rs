@@ -54,12 +54,32 @@ pub struct OAuthError {
     pub description: Cow<'static, str>,
 }
 
+/// Longer than any description paddock writes; bounds what a request can echo.
+const MAX_DESCRIPTION: usize = 300;
+
+/// RFC 6749 §5.2: `error_description` is limited to %x20-21 / %x23-5B / %x5D-7E.
+fn is_description_char(c: char) -> bool {
+    matches!(c, ' '..='!' | '#'..='[' | ']'..='~')
+}
+
 impl OAuthError {
+    /// An error with `description`, kept to the characters RFC 6749 allows (others
+    /// become `?`) and to a bounded length, since it may echo a request's input.
     pub fn new(code: OAuthErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            code,
-            description: description.into(),
-        }
+        let description = description.into();
+        let clean =
+            description.len() <= MAX_DESCRIPTION && description.chars().all(is_description_char);
+        let description = if clean {
+            description
+        } else {
+            description
+                .chars()
+                .take(MAX_DESCRIPTION)
+                .map(|c| if is_description_char(c) { c } else { '?' })
+                .collect::<String>()
+                .into()
+        };
+        Self { code, description }
     }
 
     pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
@@ -90,3 +110,18 @@ impl fmt::Display for OAuthError {
 }
 
 impl std::error::Error for OAuthError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_keep_to_the_characters_rfc_6749_allows() {
+        let e = OAuthError::invalid_scope("unknown scope `a\"b\\c\n\u{e9}`");
+        assert_eq!(e.description, "unknown scope `a?b?c??`");
+        let long = OAuthError::invalid_request("x".repeat(1000));
+        assert_eq!(long.description.len(), MAX_DESCRIPTION);
+        let fine = OAuthError::invalid_request("code is required");
+        assert!(matches!(fine.description, Cow::Borrowed(_)));
+    }
+}

@@ -29,19 +29,20 @@ const MAX_PARAMS: usize = 64;
 impl Params {
     /// Every parameter at most once, or an error naming the first repeated one.
     pub fn parse(input: &[u8]) -> Result<Self, FormError> {
-        match Self::parse_keeping_first(input)? {
-            (params, None) => Ok(params),
-            (_, Some(name)) => Err(FormError::Repeated(name)),
+        let (params, mut repeated) = Self::parse_keeping_first(input)?;
+        match repeated.pop() {
+            None => Ok(params),
+            Some(name) => Err(FormError::Repeated(name)),
         }
     }
 
-    /// Like [`parse`](Self::parse), but a repeated parameter keeps its first value and
-    /// is named beside the result, for a caller whose answer depends on which
-    /// parameter was repeated (the authorization endpoint: a repeated `client_id` is
-    /// shown on a page, any other is redirected as `invalid_request`).
-    pub fn parse_keeping_first(input: &[u8]) -> Result<(Self, Option<String>), FormError> {
+    /// Like [`parse`](Self::parse), but a repeated parameter keeps its first value, and
+    /// every repeated name is listed beside the result, for a caller whose answer
+    /// depends on which were repeated (the authorization endpoint: a repeated
+    /// `client_id` is shown on a page, any other is redirected as `invalid_request`).
+    pub fn parse_keeping_first(input: &[u8]) -> Result<(Self, Vec<String>), FormError> {
         let mut map = HashMap::new();
-        let mut repeated = None;
+        let mut repeated: Vec<String> = Vec::new();
         for (i, pair) in input
             .split(|&b| b == b'&')
             .filter(|p| !p.is_empty())
@@ -58,7 +59,9 @@ impl Params {
             let value = decode(value)?;
             match map.entry(name) {
                 Entry::Occupied(first) => {
-                    repeated.get_or_insert_with(|| first.key().clone());
+                    if !repeated.contains(first.key()) {
+                        repeated.push(first.key().clone());
+                    }
                 }
                 Entry::Vacant(slot) => {
                     slot.insert(value);
@@ -113,9 +116,9 @@ mod tests {
 
     #[test]
     fn a_repeated_parameter_can_be_kept_and_named() {
-        let (p, repeated) = Params::parse_keeping_first(b"a=1&b=2&a=3&b=4").unwrap();
+        let (p, repeated) = Params::parse_keeping_first(b"a=1&b=2&a=3&b=4&a=5").unwrap();
         assert_eq!(p.get("a"), Some("1"));
-        assert_eq!(repeated.as_deref(), Some("a"));
+        assert_eq!(repeated, ["a", "b"]);
     }
 
     #[test]

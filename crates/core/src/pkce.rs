@@ -22,13 +22,15 @@ pub enum PkceError {
     UnknownMethod,
     #[error("code_challenge_method was sent without a code_challenge")]
     MethodWithoutChallenge,
-    #[error("code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_', '~'")]
+    #[error(
+        "code_challenge must be BASE64URL(SHA256(code_verifier)): 43 characters of A-Z, a-z, 0-9, '-', '_'"
+    )]
     MalformedChallenge,
     #[error("code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_', '~'")]
     MalformedVerifier,
 }
 
-/// RFC 7636 §4.1: `code-verifier = 43*128unreserved`; the challenge uses the same alphabet.
+/// RFC 7636 §4.1: `code-verifier = 43*128unreserved`.
 fn is_unreserved_43_to_128(s: &str) -> bool {
     (43..=128).contains(&s.len())
         && s.bytes()
@@ -52,8 +54,14 @@ impl CodeChallenge {
         }
     }
 
+    /// An S256 challenge is a SHA-256 digest in unpadded base64url: exactly 43
+    /// characters. Anything else can never match a verifier, so it is refused at the
+    /// authorization request rather than after the user has consented.
     pub fn parse(s: &str) -> Result<Self, PkceError> {
-        if is_unreserved_43_to_128(s) {
+        let s256 = s.len() == 43
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+        if s256 {
             Ok(Self(s.to_owned()))
         } else {
             Err(PkceError::MalformedChallenge)
@@ -139,5 +147,13 @@ mod tests {
         assert!(CodeVerifier::parse(&"a".repeat(42)).is_err());
         assert!(CodeVerifier::parse(&"a".repeat(129)).is_err());
         assert!(CodeVerifier::parse(&format!("{}+", "a".repeat(43))).is_err());
+    }
+
+    #[test]
+    fn a_challenge_is_exactly_an_s256_digest() {
+        assert!(CodeChallenge::parse(&"a".repeat(43)).is_ok());
+        assert!(CodeChallenge::parse(&"a".repeat(44)).is_err());
+        assert!(CodeChallenge::parse(&"a".repeat(64)).is_err());
+        assert!(CodeChallenge::parse(&format!("{}~", "a".repeat(42))).is_err());
     }
 }

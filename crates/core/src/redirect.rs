@@ -26,6 +26,10 @@ pub enum InvalidRedirectUri {
     ForbiddenScheme(String),
     #[error("redirect URI is longer than {MAX_LEN} characters")]
     TooLong,
+    #[error(
+        "redirect URI `{0}` must be printable ASCII without spaces; percent-encode anything else"
+    )]
+    Characters(String),
 }
 
 const MAX_LEN: usize = 2000;
@@ -34,6 +38,12 @@ impl RedirectUri {
     pub fn parse(s: &str) -> Result<Self, InvalidRedirectUri> {
         if s.len() > MAX_LEN {
             return Err(InvalidRedirectUri::TooLong);
+        }
+        // What is registered is matched and sent back byte for byte: no control
+        // characters (a header could not carry them), no raw non-ASCII.
+        if !s.bytes().all(|b| b.is_ascii_graphic()) {
+            let shown: String = s.chars().filter(|c| !c.is_control()).take(200).collect();
+            return Err(InvalidRedirectUri::Characters(shown));
         }
         let url = Url::parse(s).map_err(|_| InvalidRedirectUri::NotAbsolute(s.to_owned()))?;
         if url.fragment().is_some() || s.contains('#') {
@@ -171,5 +181,8 @@ mod tests {
         assert!(RedirectUri::parse("data:text/html,hi").is_err());
         assert!(RedirectUri::parse("com.example.app:/oauth2redirect").is_ok());
         assert!(RedirectUri::parse("http://localhost").is_ok());
+        assert!(RedirectUri::parse("https://a.example/cb\r\nSet-Cookie:x").is_err());
+        assert!(RedirectUri::parse("https://a.example/c b").is_err());
+        assert!(RedirectUri::parse("https://a.example/caf\u{e9}").is_err());
     }
 }

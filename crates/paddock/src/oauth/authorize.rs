@@ -247,12 +247,11 @@ async fn checked(
     };
     let (params, repeated) = Params::parse_keeping_first(query.as_bytes())
         .map_err(|e| PageError::bad_request(e.to_string()).into_response())?;
-    let repeated = repeated.as_deref();
-    let client_id = authorize::client_id(&params, repeated).map_err(ended)?;
+    let client_id = authorize::client_id(&params, &repeated).map_err(ended)?;
     let client = state
         .store
         .client(&client_id)
         .await
         .map_err(|e| PageError::from(e).into_response())?;
-    AuthorizationRequest::parse(&params, repeated, client).map_err(ended)
+    AuthorizationRequest::parse(&params, &repeated, client).map_err(ended)
 }

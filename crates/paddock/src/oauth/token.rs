@@ -5,8 +5,8 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::HeaderMap;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use paddock_core::error::{OAuthError, OAuthErrorCode};
 use paddock_core::form::Params;
@@ -80,12 +80,20 @@ pub async fn token(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|e| invalid_request(format!("the body could not be read: {e}")))?;
-    let content_type = headers
+    // The media type, parameters such as `charset` aside, compared as RFC 9110 says:
+    // case-insensitively. A request without a Content-Type is read as a form.
+    let form_media_type = |value: &HeaderValue| {
+        value.to_str().is_ok_and(|ct| {
+            let media_type = ct.split(';').next().unwrap_or_default().trim();
+            media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+    };
+    if headers
         .get(CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or_default());
-    if content_type.is_some_and(|ct| !ct.starts_with("application/x-www-form-urlencoded")) {
+        .is_some_and(|ct| !form_media_type(ct))
+    {
         return Err(invalid_request(
-            "the body must be application/x-www-form-urlencoded (RFC 6749 §4.1.3)",
+            "the body must be application/x-www-form-urlencoded (RFC 6749 section 4.1.3)",
         ));
     }
     let params = Params::parse(&body).map_err(|e| invalid_request(e.to_string()))?;
