@@ -201,16 +201,20 @@ impl CsrfSeed {
             .ok_or(MalformedSecret("CSRF cookie"))
     }
 
-    /// The token a form of this browser carries: derived from the cookie, so that a
-    /// page of another site, which can neither read the cookie nor compute this, cannot
-    /// forge a form (the signed double-submit pattern).
-    pub fn form_token(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Digest::of(&format!("paddock-csrf-v1:{}", self.0)).as_bytes())
+    /// The token a form of this browser carries: derived from this cookie and, once
+    /// signed in, from the session cookie too. A page of another site can neither read
+    /// the cookies nor compute this; and one that manages to plant a CSRF cookie of its
+    /// own (a sibling subdomain, another port of the same host) still cannot know the
+    /// session cookie its victim's forms are bound to.
+    pub fn form_token(&self, session: Option<&SessionToken>) -> String {
+        let session = session.map_or("", SessionToken::expose);
+        let bound = format!("paddock-csrf-v2:{}:{session}", self.0);
+        URL_SAFE_NO_PAD.encode(Digest::of(&bound).as_bytes())
     }
 
     /// Whether `presented` is this browser's form token, compared in constant time.
-    pub fn accepts(&self, presented: &str) -> bool {
-        self.form_token()
+    pub fn accepts(&self, presented: &str, session: Option<&SessionToken>) -> bool {
+        self.form_token(session)
             .as_bytes()
             .ct_eq(presented.as_bytes())
             .into()
@@ -251,10 +255,16 @@ mod tests {
         let rng = &mut rand::rng();
         let seed = CsrfSeed::generate(rng);
         let other = CsrfSeed::generate(rng);
-        assert!(seed.accepts(&seed.form_token()));
-        assert!(!seed.accepts(&other.form_token()));
-        assert!(!seed.accepts(""));
-        assert!(!seed.accepts(seed.expose()));
+        let session = SessionToken::generate(rng);
+        assert!(seed.accepts(&seed.form_token(None), None));
+        assert!(!seed.accepts(&other.form_token(None), None));
+        assert!(!seed.accepts("", None));
+        assert!(!seed.accepts(seed.expose(), None));
+        // Once signed in, a token made without the session no longer passes.
+        assert!(seed.accepts(&seed.form_token(Some(&session)), Some(&session)));
+        assert!(!seed.accepts(&seed.form_token(None), Some(&session)));
+        let another = SessionToken::generate(rng);
+        assert!(!seed.accepts(&seed.form_token(Some(&another)), Some(&session)));
     }
 
     #[test]

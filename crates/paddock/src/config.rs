@@ -31,6 +31,13 @@ pub struct ServeArgs {
     )]
     pub code_ttl_secs: u32,
 
+    /// Behind a reverse proxy: take the client's IP address (for login throttling)
+    /// from the last `X-Forwarded-For` entry, which the proxy appends. Only set this
+    /// when every request comes through a proxy that does so; otherwise anyone could
+    /// claim any address.
+    #[arg(long, env = "PADDOCK_TRUST_PROXY")]
+    pub trust_proxy: bool,
+
     /// How long a browser stays signed in, in seconds.
     #[arg(
         long,
@@ -61,6 +68,8 @@ pub struct Settings {
     /// Whether cookies carry `Secure`: when the issuer is an https URL, the server is
     /// reached through TLS.
     pub secure_cookies: bool,
+    /// Whether the client IP comes from `X-Forwarded-For` (see `--trust-proxy`).
+    pub trust_proxy: bool,
     /// How often the tokens' last-use times, gathered in memory, are written.
     pub usage_flush_every: std::time::Duration,
 }
@@ -74,22 +83,42 @@ impl Settings {
             token_ttl: None,
             session_ttl: Duration::hours(12),
             secure_cookies: issuer.starts_with("https://"),
+            trust_proxy: false,
             usage_flush_every: std::time::Duration::from_secs(15),
         }
     }
 }
 
 impl ServeArgs {
-    pub fn settings(&self) -> Settings {
+    pub fn settings(&self) -> anyhow::Result<Settings> {
         let issuer = match &self.issuer {
             Some(url) => url.as_str().to_owned(),
+            // `http://0.0.0.0:8080` is no address a client can use, and clients that
+            // check `iss` (RFC 9207) would refuse every authorization response.
+            None if self.listen.ip().is_unspecified() => anyhow::bail!(
+                "--listen {} listens on every interface: also give --issuer, the URL \
+                 clients and browsers use to reach this server",
+                self.listen
+            ),
             None => format!("http://{}", self.listen),
         };
-        Settings {
+        Ok(Settings {
             code_ttl: Duration::seconds(i64::from(self.code_ttl_secs)),
             token_ttl: self.token_ttl_secs.map(|s| Duration::seconds(i64::from(s))),
             session_ttl: Duration::seconds(i64::from(self.session_ttl_secs)),
+            trust_proxy: self.trust_proxy,
             ..Settings::new(&issuer)
-        }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_secure_when_the_issuer_is_https() {
+        assert!(Settings::new("https://auth.example.com").secure_cookies);
+        assert!(!Settings::new("http://127.0.0.1:8080").secure_cookies);
     }
 }

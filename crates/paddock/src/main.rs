@@ -364,7 +364,7 @@ async fn serve(
     database: &str,
     clock: Clock,
 ) -> anyhow::Result<()> {
-    let settings = args.settings();
+    let settings = args.settings()?;
     if args.demo {
         demo::seed(store.as_ref(), clock.now()).await?;
     }

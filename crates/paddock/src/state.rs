@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use paddock_core::secret::Digest;
 use paddock_core::store::Store;
+use tokio::sync::Semaphore;
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -18,6 +19,10 @@ pub struct AppState {
     pub clock: Clock,
     pub last_used: Arc<LastUsed>,
     pub throttles: Arc<Throttles>,
+    /// Bounds the argon2 checks running at once (each takes ~19 MiB and a core for
+    /// tens of milliseconds), so that a burst of logins queues instead of exhausting
+    /// memory.
+    pub password_checks: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -28,6 +33,9 @@ impl AppState {
             clock,
             last_used: Arc::default(),
             throttles: Arc::new(Throttles::default()),
+            password_checks: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+            )),
         }
     }
 }

@@ -44,19 +44,37 @@ impl FailureThrottle {
 
     pub fn record_failure(&self, key: &str, now: DateTime<Utc>) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.count(&mut entries, key, now);
+    }
+
+    /// Checks and counts an attempt in one step, as a failure until [`forgive`] says
+    /// otherwise: concurrent attempts cannot all slip past the check before any of
+    /// them is counted.
+    ///
+    /// [`forgive`]: Self::forgive
+    pub fn attempt(&self, key: &str, now: DateTime<Utc>) -> Result<(), Duration> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = entries.get(key)
+            && w.failures >= self.limit
+            && now < w.started + self.window
+        {
+            return Err(w.started + self.window - now);
+        }
+        self.count(&mut entries, key, now);
+        Ok(())
+    }
+
+    /// Takes back one counted attempt: it succeeded.
+    pub fn forgive(&self, key: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = entries.get_mut(key) {
+            w.failures = w.failures.saturating_sub(1);
+        }
+    }
+
+    fn count(&self, entries: &mut HashMap<String, Window>, key: &str, now: DateTime<Utc>) {
         if entries.len() >= MAX_KEYS && !entries.contains_key(key) {
-            let window = self.window;
-            entries.retain(|_, w| now < w.started + window);
-            if entries.len() >= MAX_KEYS {
-                // Still full of live windows: forget the oldest rather than stop counting.
-                if let Some(oldest) = entries
-                    .iter()
-                    .min_by_key(|(_, w)| w.started)
-                    .map(|(k, _)| k.clone())
-                {
-                    entries.remove(&oldest);
-                }
-            }
+            self.make_room(entries, now);
         }
         let entry = entries.entry(key.to_owned()).or_insert(Window {
             started: now,
@@ -69,6 +87,19 @@ impl FailureThrottle {
             };
         }
         entry.failures += 1;
+    }
+
+    /// Drops ended windows and, if that is not enough, the older half of the rest:
+    /// a flood of new keys costs one sort per MAX_KEYS / 2 of them, not a scan each.
+    fn make_room(&self, entries: &mut HashMap<String, Window>, now: DateTime<Utc>) {
+        let window = self.window;
+        entries.retain(|_, w| now < w.started + window);
+        if entries.len() >= MAX_KEYS / 2 {
+            let mut starts: Vec<DateTime<Utc>> = entries.values().map(|w| w.started).collect();
+            starts.sort_unstable();
+            let cutoff = starts[starts.len() / 2];
+            entries.retain(|_, w| w.started > cutoff);
+        }
     }
 
     /// Forgets `key`'s failures, after it proved itself.
@@ -99,5 +130,32 @@ mod tests {
         assert!(t.check("k", start).is_err());
         assert!(t.check("other", start).is_ok());
         assert!(t.check("k", start + Duration::minutes(1)).is_ok());
+    }
+
+    #[test]
+    fn attempts_count_until_forgiven() {
+        let t = FailureThrottle::new(2, Duration::minutes(1));
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        assert!(t.attempt("k", now).is_ok());
+        t.forgive("k");
+        assert!(t.attempt("k", now).is_ok());
+        assert!(t.attempt("k", now).is_ok());
+        assert!(
+            t.attempt("k", now).is_err(),
+            "two counted attempts: the third waits"
+        );
+    }
+
+    #[test]
+    fn a_flood_of_keys_stays_bounded() {
+        let t = FailureThrottle::new(1, Duration::minutes(1));
+        let start = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        for i in 0..(MAX_KEYS + 10) {
+            t.record_failure(&i.to_string(), start + Duration::milliseconds(i as i64));
+        }
+        let kept = t.entries.lock().unwrap().len();
+        assert!(kept <= MAX_KEYS, "{kept}");
+        // The newest keys are the ones kept.
+        assert!(t.check(&(MAX_KEYS + 9).to_string(), start).is_err());
     }
 }

@@ -33,21 +33,24 @@ impl FromRequestParts<AppState> for BrokerAuth {
                     "the Authorization header must use the Basic scheme with your key id and secret",
                 )
             })?;
-        let now = state.clock.now();
         let key_id = BrokerKeyId::parse(&credentials.user)
             .map_err(|_| ApiError::broker_unauthorized(INVALID))?;
-        let throttle = &state.throttles.broker_auth;
-        throttle
-            .check(key_id.as_str(), now)
-            .map_err(|wait| ApiError::throttled(retry_after_secs(wait)))?;
         let broker = state.store.broker_by_key_id(&key_id).await?;
         let secret = BrokerSecret::parse(&credentials.password).ok();
         match (broker, secret) {
             (Some(broker), Some(secret)) if broker.verify_secret(&secret) => Ok(BrokerAuth(broker)),
-            _ => {
+            // As for clients (auth::client): the right secret always passes; wrong ones
+            // for an existing broker are counted and, past the limit, answered 429.
+            (Some(_), _) => {
+                let now = state.clock.now();
+                let throttle = &state.throttles.broker_auth;
+                throttle
+                    .check(key_id.as_str(), now)
+                    .map_err(|wait| ApiError::throttled(retry_after_secs(wait)))?;
                 throttle.record_failure(key_id.as_str(), now);
                 Err(ApiError::broker_unauthorized(INVALID))
             }
+            (None, _) => Err(ApiError::broker_unauthorized(INVALID)),
         }
     }
 }

@@ -89,25 +89,32 @@ impl ClientCredentials {
 const FAILED: &str = "client authentication failed: unknown client_id or wrong client_secret";
 
 /// The active client these credentials prove, or `invalid_client`.
+///
+/// The right secret always passes: a client_id is public and a secret has 160 random
+/// bits, so a lockout would only let anyone lock an app out. Wrong secrets for an
+/// existing client are counted, and past the limit answered 429 until the window ends.
 pub async fn authenticate_client(
     state: &AppState,
     credentials: &ClientCredentials,
 ) -> Result<Client, ApiError> {
     let client_id =
         ClientId::parse(&credentials.client_id).map_err(|_| credentials.refuse(FAILED))?;
-    let now = state.clock.now();
-    let throttle = &state.throttles.client_auth;
-    throttle
-        .check(client_id.as_str(), now)
-        .map_err(|wait| ApiError::token_throttled(retry_after_secs(wait)))?;
     let client = state.store.client(&client_id).await?;
     let secret = ClientSecret::parse(&credentials.secret).ok();
     let client = match (client, secret) {
         (Some(client), Some(secret)) if client.verify_secret(&secret) => client,
-        _ => {
+        (Some(_), _) => {
+            let now = state.clock.now();
+            let throttle = &state.throttles.client_auth;
+            throttle
+                .check(client_id.as_str(), now)
+                .map_err(|wait| ApiError::token_throttled(retry_after_secs(wait)))?;
             throttle.record_failure(client_id.as_str(), now);
             return Err(credentials.refuse(FAILED));
         }
+        // Nothing to guess for a client that does not exist: not counted, so that
+        // made-up ids cannot fill the throttle's memory.
+        (None, _) => return Err(credentials.refuse(FAILED)),
     };
     if !client.is_active() {
         return Err(credentials.refuse("the client is disabled"));

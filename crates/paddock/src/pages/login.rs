@@ -2,6 +2,7 @@
 //! is wrong, never which, and takes as long either way; failures are throttled per
 //! e-mail address and per client IP address.
 
+use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use askama::Template;
@@ -70,8 +71,7 @@ pub fn return_to(requested: Option<&str>) -> &str {
     match requested {
         Some(path)
             if path == APPS_PAGE
-                || (path.starts_with("/oauth/authorize?")
-                    && !path.contains(|c: char| c == '\\' || c.is_control())) =>
+                || (path.starts_with("/oauth/authorize?") && !path.contains(char::is_control)) =>
         {
             path
         }
@@ -113,19 +113,24 @@ pub async fn submit(
         app_name: None,
     };
 
+    // Each attempt is counted before the password is checked, and taken back if it
+    // succeeds: a burst of concurrent guesses cannot all pass the check at once.
     let now = state.clock.now();
     let throttles = &state.throttles;
     let email_key = typed.trim().to_lowercase();
-    let ip_key = browser.ip.to_string();
-    let wait = [
-        throttles.login_by_email.check(&email_key, now),
-        throttles.login_by_ip.check(&ip_key, now),
-    ]
-    .into_iter()
-    .filter_map(Result::err)
-    .max();
-    if let Some(wait) = wait {
-        let secs = retry_after_secs(wait);
+    let ip_key = ip_key(browser.ip);
+    let by_email = throttles.login_by_email.attempt(&email_key, now);
+    let by_ip = throttles.login_by_ip.attempt(&ip_key, now);
+    if by_email.is_err() || by_ip.is_err() {
+        // A refused attempt checks no password: it counts against neither.
+        if by_email.is_ok() {
+            throttles.login_by_email.forgive(&email_key);
+        }
+        if by_ip.is_ok() {
+            throttles.login_by_ip.forgive(&ip_key);
+        }
+        let wait = [by_email, by_ip].into_iter().filter_map(Result::err).max();
+        let secs = wait.map_or(60, retry_after_secs);
         let message = format!(
             "Too many failed sign-in attempts. Wait {} minute(s) and try again.",
             secs.div_ceil(60)
@@ -150,12 +155,10 @@ pub async fn submit(
         .get("password")
         .and_then(|p| Password::presented(p.to_owned()));
     let verified = match password {
-        Some(password) => verify(user, password).await?,
+        Some(password) => verify(&state, user, password).await?,
         None => None,
     };
     let Some(user) = verified else {
-        throttles.login_by_email.record_failure(&email_key, now);
-        throttles.login_by_ip.record_failure(&ip_key, now);
         return page(
             &browser,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -164,6 +167,7 @@ pub async fn submit(
         );
     };
     throttles.login_by_email.forget(&email_key);
+    throttles.login_by_ip.forgive(&ip_key);
 
     if let Some(old) = browser.session() {
         state.store.delete_session(&old.digest()).await?;
@@ -179,21 +183,58 @@ pub async fn submit(
     Ok(response)
 }
 
-/// Checks the password off the async workers (argon2 is slow on purpose). Without a
-/// user, a dummy hash is checked, so that an unknown address takes as long as a wrong
-/// password and timing does not tell which addresses have accounts.
-async fn verify(user: Option<User>, password: Password) -> Result<Option<User>, PageError> {
-    tokio::task::spawn_blocking(move || match user {
-        Some(user) => user.password_hash.verify(&password).then_some(user),
-        None => {
-            if let Some(dummy) = dummy_hash() {
-                dummy.verify(&password);
+/// Checks the password off the async workers (argon2 is slow on purpose), at most
+/// `state.password_checks` at once. Without a user, a dummy hash is checked, so that an
+/// unknown address takes as long as a wrong password and timing does not tell which
+/// addresses have accounts.
+async fn verify(
+    state: &AppState,
+    user: Option<User>,
+    password: Password,
+) -> Result<Option<User>, PageError> {
+    let busy = || {
+        PageError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is busy",
+            "Too many sign-ins are being checked right now. Try again in a moment.",
+        )
+    };
+    let permit = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        state.password_checks.clone().acquire_owned(),
+    )
+    .await
+    .map_err(|_| busy())?
+    .map_err(|_| busy())?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        match user {
+            Some(user) => user.password_hash.verify(&password).then_some(user),
+            None => {
+                if let Some(dummy) = dummy_hash() {
+                    dummy.verify(&password);
+                }
+                None
             }
-            None
         }
     })
     .await
     .map_err(|e| PageError::internal(e.into()))
+}
+
+/// The login throttle's key for an address: IPv6 by /64, the block one machine
+/// usually holds, so that its many addresses count as one.
+fn ip_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        },
+    }
 }
 
 fn dummy_hash() -> Option<&'static PasswordHash> {
@@ -226,6 +267,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ipv6_addresses_are_throttled_by_their_64_block() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(ip_key(a), ip_key(b));
+        assert_ne!(ip_key(a), ip_key(c));
+        assert_eq!(ip_key("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1");
+    }
+
+    #[test]
     fn a_login_returns_only_to_our_own_pages() {
         assert_eq!(
             return_to(Some("/oauth/authorize?client_id=x")),
@@ -236,7 +287,8 @@ mod tests {
             "https://evil.example/",
             "//evil.example/oauth/authorize?",
             "/oauth/authorize/../../x",
-            "/oauth/authorize?\\\\evil",
+            "/oauth/authorize\\?evil",
+            "/oauth/authorize?\r\nLocation: https://evil.example",
             "/account/apps/../x",
         ] {
             assert_eq!(return_to(Some(elsewhere)), APPS_PAGE, "{elsewhere}");

@@ -681,13 +681,13 @@ async fn the_session_cookie_is_http_only_and_same_site_lax() {
 #[tokio::test]
 async fn a_login_never_redirects_off_site() {
     let app = spawn_app().await;
-    let browser = Browser::new(&app);
-    let html = browser.get("/login").await.text().await.unwrap();
     for target in [
         "https://evil.example/",
         "//evil.example/x",
         "/\\evil.example",
     ] {
+        let browser = Browser::new(&app);
+        let html = browser.get("/login").await.text().await.unwrap();
         let response = browser
             .post(
                 "/login",

@@ -282,6 +282,13 @@ fn a_port_in_use_is_one_clear_line() {
     assert!(one_error_line(&out).contains(&address));
 }
 
+#[test]
+fn listening_on_every_interface_needs_an_issuer() {
+    let cli = Cli::new();
+    let line = cli.fails(&["serve", "--listen", "0.0.0.0:0"]);
+    assert!(line.contains("--issuer"), "{line}");
+}
+
 #[tokio::test]
 async fn a_database_of_a_newer_schema_is_refused() {
     let cli = Cli::new();

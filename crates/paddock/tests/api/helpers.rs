@@ -63,6 +63,11 @@ pub struct Fixture {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// `spawn_app`, with settings changed by `configure` (the issuer, say).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("paddock.db");
     let url = DatabaseUrl::parse(db_path.to_str().expect("utf-8 path")).expect("db url");
@@ -74,11 +79,12 @@ pub async fn spawn_app() -> TestApp {
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    let settings = Settings {
+    let mut settings = Settings {
         // Tests flush token use themselves, when they look at it.
         usage_flush_every: std::time::Duration::from_secs(3600),
         ..Settings::new(&base)
     };
+    configure(&mut settings);
     let state = AppState::new(store.clone(), settings, clock.clone());
     tokio::spawn(server::run(listener, state.clone(), std::future::pending()));
 

@@ -13,6 +13,7 @@ mod browser;
 mod chromium;
 mod cli;
 mod garbage;
+mod hardening;
 mod helpers;
 mod ops;
 mod storage;

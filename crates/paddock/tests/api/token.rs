@@ -442,17 +442,22 @@ async fn repeated_client_authentication_failures_are_throttled() {
         assert_eq!(last, StatusCode::UNAUTHORIZED);
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
-    // Even the right secret waits until the window ends…
+    let creds = Creds { id, secret: &wrong };
+    let throttled = app.redeem("pdk_ac_x", creds, REDIRECT_URI).await;
+    assert!(header(&throttled, "retry-after").parse::<u64>().unwrap() > 0);
+    // The right secret still passes: a client_id is public, and a lockout would let
+    // anyone who knows it lock the app out.
     let code = app.code_for(&app.fx.client, app.fx.paper, "").await;
     let response = app
         .redeem(&code, (&app.fx.client).into(), REDIRECT_URI)
         .await;
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(header(&response, "retry-after").parse::<u64>().unwrap() > 0);
-    // …and then works.
-    app.clock.advance(chrono::Duration::minutes(5));
-    let response = app
-        .redeem(&code, (&app.fx.client).into(), REDIRECT_URI)
-        .await;
     assert_eq!(response.status(), StatusCode::OK);
+    // Wrong ones keep getting 429 until the window ends.
+    let creds = Creds { id, secret: &wrong };
+    let still = app.redeem("pdk_ac_x", creds, REDIRECT_URI).await;
+    assert_eq!(still.status(), StatusCode::TOO_MANY_REQUESTS);
+    app.clock.advance(chrono::Duration::minutes(5));
+    let creds = Creds { id, secret: &wrong };
+    let later = app.redeem("pdk_ac_x", creds, REDIRECT_URI).await;
+    assert_eq!(later.status(), StatusCode::UNAUTHORIZED);
 }
