@@ -23,10 +23,6 @@ macro_rules! uuid_id {
             pub const fn from_uuid(uuid: Uuid) -> Self {
                 Self(uuid)
             }
-
-            pub const fn as_uuid(&self) -> &Uuid {
-                &self.0
-            }
         }
 
         impl fmt::Display for $name {

@@ -138,12 +138,9 @@ pub trait SessionStore {
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
 
-    /// The session's user, unless the session is unknown or expired at `now`.
-    async fn session_user(
-        &self,
-        digest: &Digest,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<UserId>>;
+    /// The session's user, unless the session is unknown or expired at `now`: one
+    /// read, since every page asks.
+    async fn session_user(&self, digest: &Digest, now: DateTime<Utc>) -> StoreResult<Option<User>>;
 
     async fn delete_session(&self, digest: &Digest) -> StoreResult<()>;
 

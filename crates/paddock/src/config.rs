@@ -65,9 +65,6 @@ pub struct Settings {
     pub code_ttl: Duration,
     pub token_ttl: Option<Duration>,
     pub session_ttl: Duration,
-    /// Whether cookies carry `Secure`: when the issuer is an https URL, the server is
-    /// reached through TLS.
-    pub secure_cookies: bool,
     /// Whether the client IP comes from `X-Forwarded-For` (see `--trust-proxy`).
     pub trust_proxy: bool,
     /// How often the tokens' last-use times, gathered in memory, are written.
@@ -75,6 +72,12 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Whether cookies carry `Secure` (and the `__Host-` prefix): when the issuer is an
+    /// https URL, the server is reached through TLS.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
     /// Settings for a server reachable at `issuer`, with the defaults of `serve`.
     pub fn new(issuer: &str) -> Self {
         Self {
@@ -82,7 +85,6 @@ impl Settings {
             code_ttl: Duration::minutes(10),
             token_ttl: None,
             session_ttl: Duration::hours(12),
-            secure_cookies: issuer.starts_with("https://"),
             trust_proxy: false,
             usage_flush_every: std::time::Duration::from_secs(15),
         }
@@ -118,7 +120,7 @@ mod tests {
 
     #[test]
     fn cookies_are_secure_when_the_issuer_is_https() {
-        assert!(Settings::new("https://auth.example.com").secure_cookies);
-        assert!(!Settings::new("http://127.0.0.1:8080").secure_cookies);
+        assert!(Settings::new("https://auth.example.com").secure_cookies());
+        assert!(!Settings::new("http://127.0.0.1:8080").secure_cookies());
     }
 }

@@ -10,7 +10,6 @@ use axum::http::header::{CACHE_CONTROL, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use paddock_core::error::{OAuthError, OAuthErrorCode};
-use paddock_core::scope::Scope;
 use paddock_core::store::StoreError;
 use serde::Serialize;
 
@@ -101,20 +100,6 @@ impl ApiError {
         Self::Alpaca {
             status: StatusCode::UNAUTHORIZED,
             message,
-            challenge: HeaderValue::from_str(&challenge).ok(),
-            retry_after: None,
-        }
-    }
-
-    /// 403 on the Trading API: the token lacks a scope (RFC 6750 §3.1).
-    pub fn insufficient_scope(scope: Scope) -> Self {
-        let challenge = format!(
-            "Bearer realm=\"paddock\", error=\"insufficient_scope\", scope=\"{}\"",
-            scope.as_str()
-        );
-        Self::Alpaca {
-            status: StatusCode::FORBIDDEN,
-            message: format!("this action needs the `{}` scope", scope.as_str()).into(),
             challenge: HeaderValue::from_str(&challenge).ok(),
             retry_after: None,
         }

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::throttle::FailureThrottle;
+use crate::throttle::{FailureThrottle, LoginThrottle};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -46,10 +46,8 @@ pub struct Throttles {
     pub broker_auth: FailureThrottle,
     /// Per client id, on client authentication at the token endpoint.
     pub client_auth: FailureThrottle,
-    /// Per e-mail address, on the login page: a person guessing one account's password.
-    pub login_by_email: FailureThrottle,
-    /// Per client IP address, on the login page: one machine guessing many accounts.
-    pub login_by_ip: FailureThrottle,
+    /// On the login page: per e-mail address and per client IP address.
+    pub login: LoginThrottle,
 }
 
 impl Default for Throttles {
@@ -57,8 +55,10 @@ impl Default for Throttles {
         Self {
             broker_auth: FailureThrottle::new(20, Duration::minutes(5)),
             client_auth: FailureThrottle::new(20, Duration::minutes(5)),
-            login_by_email: FailureThrottle::new(5, Duration::minutes(15)),
-            login_by_ip: FailureThrottle::new(20, Duration::minutes(15)),
+            login: LoginThrottle::new(
+                FailureThrottle::new(5, Duration::minutes(15)),
+                FailureThrottle::new(20, Duration::minutes(15)),
+            ),
         }
     }
 }

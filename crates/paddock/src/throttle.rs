@@ -3,6 +3,7 @@
 //! window ends, so that secrets cannot be guessed at network speed.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
@@ -109,6 +110,69 @@ impl FailureThrottle {
     }
 }
 
+/// The login page's two limits: failures per e-mail address (one account guessed at)
+/// and per client address (one machine guessing at many accounts). Each attempt is
+/// counted against both before its password is checked, so that a burst of
+/// concurrent guesses cannot all pass the check before any is counted.
+pub struct LoginThrottle {
+    by_email: FailureThrottle,
+    by_ip: FailureThrottle,
+}
+
+impl LoginThrottle {
+    pub fn new(by_email: FailureThrottle, by_ip: FailureThrottle) -> Self {
+        Self { by_email, by_ip }
+    }
+
+    /// Counts an attempt on `email` from `ip`, or says how long to wait. A refused
+    /// attempt checks no password, so it counts against neither.
+    pub fn attempt(&self, email: &str, ip: IpAddr, now: DateTime<Utc>) -> Result<(), Duration> {
+        let (email, ip) = (email_key(email), ip_key(ip));
+        let by_email = self.by_email.attempt(&email, now);
+        let by_ip = self.by_ip.attempt(&ip, now);
+        if by_email.is_ok() && by_ip.is_ok() {
+            return Ok(());
+        }
+        if by_email.is_ok() {
+            self.by_email.forgive(&email);
+        }
+        if by_ip.is_ok() {
+            self.by_ip.forgive(&ip);
+        }
+        Err([by_email, by_ip]
+            .into_iter()
+            .filter_map(Result::err)
+            .max()
+            .unwrap_or(self.by_ip.window))
+    }
+
+    /// The attempt proved the password: the account starts afresh, and the client
+    /// gets this attempt back (its failures on other accounts still count).
+    pub fn succeeded(&self, email: &str, ip: IpAddr) {
+        self.by_email.forget(&email_key(email));
+        self.by_ip.forgive(&ip_key(ip));
+    }
+}
+
+fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// IPv6 by /64, the block one machine usually holds, so that its many addresses
+/// count as one.
+fn ip_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        },
+    }
+}
+
 /// Whole seconds to wait, rounded up, for a `Retry-After` header.
 pub fn retry_after_secs(wait: Duration) -> u64 {
     let ms = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
@@ -130,6 +194,38 @@ mod tests {
         assert!(t.check("k", start).is_err());
         assert!(t.check("other", start).is_ok());
         assert!(t.check("k", start + Duration::minutes(1)).is_ok());
+    }
+
+    #[test]
+    fn ipv6_addresses_are_throttled_by_their_64_block() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(ip_key(a), ip_key(b));
+        assert_ne!(ip_key(a), ip_key(c));
+        assert_eq!(ip_key("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1");
+    }
+
+    #[test]
+    fn a_refused_login_attempt_counts_against_neither_limit() {
+        let t = LoginThrottle::new(
+            FailureThrottle::new(1, Duration::minutes(1)),
+            FailureThrottle::new(5, Duration::minutes(1)),
+        );
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        assert!(t.attempt("A@example.com ", ip, now).is_ok());
+        for _ in 0..10 {
+            assert!(
+                t.attempt("a@example.com", ip, now).is_err(),
+                "one address, normalised"
+            );
+        }
+        // The ten refusals did not use up the client's five attempts.
+        for i in 0..4 {
+            assert!(t.attempt(&format!("{i}@example.com"), ip, now).is_ok());
+        }
+        assert!(t.attempt("x@example.com", ip, now).is_err());
     }
 
     #[test]

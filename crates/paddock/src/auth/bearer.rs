@@ -5,7 +5,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use paddock_core::env::Env;
 use paddock_core::ids::{AccountId, ClientId, UserId};
-use paddock_core::scope::{Scope, ScopeSet};
+use paddock_core::scope::ScopeSet;
 use paddock_core::secret::AccessToken;
 
 use crate::error::ApiError;
@@ -25,17 +25,6 @@ pub struct BearerGrant {
     pub env: Env,
     /// The one account the token reaches on this base.
     pub account_id: AccountId,
-}
-
-impl BearerGrant {
-    /// 403 with an RFC 6750 `insufficient_scope` challenge unless the token has `scope`.
-    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.scopes.contains(scope) {
-            Ok(())
-        } else {
-            Err(ApiError::insufficient_scope(scope))
-        }
-    }
 }
 
 fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {

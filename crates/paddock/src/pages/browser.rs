@@ -41,8 +41,8 @@ const HOST_PREFIXED: CookieNames = CookieNames {
     csrf: "__Host-paddock_csrf",
     session: "__Host-paddock_session",
 };
-/// The form field that carries the CSRF token.
-pub const CSRF_FIELD: &str = "csrf";
+/// The form field that carries the CSRF token (the templates name it too).
+const CSRF_FIELD: &str = "csrf";
 
 pub struct Browser {
     csrf: CsrfSeed,
@@ -59,7 +59,7 @@ impl FromRequestParts<AppState> for Browser {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        let secure = state.settings.secure_cookies;
+        let secure = state.settings.secure_cookies();
         let names = if secure { &HOST_PREFIXED } else { &PLAIN };
         let existing = cookie_value(parts, names.csrf).and_then(|v| CsrfSeed::parse(&v).ok());
         let csrf_is_new = existing.is_none();
@@ -182,10 +182,7 @@ impl Browser {
             return Ok(None);
         };
         let now = state.clock.now();
-        match state.store.session_user(&session.digest(), now).await? {
-            Some(id) => Ok(state.store.user(id).await?),
-            None => Ok(None),
-        }
+        Ok(state.store.session_user(&session.digest(), now).await?)
     }
 
     /// The session cookie this browser sent, if any.

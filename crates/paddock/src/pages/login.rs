@@ -2,7 +2,6 @@
 //! is wrong, never which, and takes as long either way; failures are throttled per
 //! e-mail address and per client IP address.
 
-use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use askama::Template;
@@ -113,24 +112,9 @@ pub async fn submit(
         app_name: None,
     };
 
-    // Each attempt is counted before the password is checked, and taken back if it
-    // succeeds: a burst of concurrent guesses cannot all pass the check at once.
     let now = state.clock.now();
-    let throttles = &state.throttles;
-    let email_key = typed.trim().to_lowercase();
-    let ip_key = ip_key(browser.ip);
-    let by_email = throttles.login_by_email.attempt(&email_key, now);
-    let by_ip = throttles.login_by_ip.attempt(&ip_key, now);
-    if by_email.is_err() || by_ip.is_err() {
-        // A refused attempt checks no password: it counts against neither.
-        if by_email.is_ok() {
-            throttles.login_by_email.forgive(&email_key);
-        }
-        if by_ip.is_ok() {
-            throttles.login_by_ip.forgive(&ip_key);
-        }
-        let wait = [by_email, by_ip].into_iter().filter_map(Result::err).max();
-        let secs = wait.map_or(60, retry_after_secs);
+    if let Err(wait) = state.throttles.login.attempt(&typed, browser.ip, now) {
+        let secs = retry_after_secs(wait);
         let message = format!(
             "Too many failed sign-in attempts. Wait {} minute(s) and try again.",
             secs.div_ceil(60)
@@ -166,8 +150,7 @@ pub async fn submit(
             context(LOGIN_FAILED),
         );
     };
-    throttles.login_by_email.forget(&email_key);
-    throttles.login_by_ip.forgive(&ip_key);
+    state.throttles.login.succeeded(&typed, browser.ip);
 
     if let Some(old) = browser.session() {
         state.store.delete_session(&old.digest()).await?;
@@ -222,21 +205,6 @@ async fn verify(
     .map_err(|e| PageError::internal(e.into()))
 }
 
-/// The login throttle's key for an address: IPv6 by /64, the block one machine
-/// usually holds, so that its many addresses count as one.
-fn ip_key(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let [a, b, c, d, ..] = v6.segments();
-                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
-            }
-        },
-    }
-}
-
 fn dummy_hash() -> Option<&'static PasswordHash> {
     static DUMMY: OnceLock<Option<PasswordHash>> = OnceLock::new();
     DUMMY
@@ -265,16 +233,6 @@ pub async fn logout(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ipv6_addresses_are_throttled_by_their_64_block() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(ip_key(a), ip_key(b));
-        assert_ne!(ip_key(a), ip_key(c));
-        assert_eq!(ip_key("::ffff:10.0.0.1".parse().unwrap()), "10.0.0.1");
-    }
 
     #[test]
     fn a_login_returns_only_to_our_own_pages() {

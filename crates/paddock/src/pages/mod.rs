@@ -23,7 +23,7 @@ mod browser;
 mod error;
 pub mod login;
 
-pub use browser::{Browser, CSRF_FIELD};
+pub use browser::Browser;
 pub use error::PageError;
 
 pub fn router() -> Router<AppState> {

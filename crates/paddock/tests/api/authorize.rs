@@ -75,6 +75,8 @@ async fn the_whole_flow_from_login_to_revoke() {
     );
     assert_eq!(account_id(&app, Env::Paper, token).await, Some(paper2));
 
+    // Use is written in batches; once it is, the page shows when.
+    paddock::server::flush_last_used(&app.state).await;
     let apps = browser.get("/account/apps").await;
     assert_eq!(apps.status(), StatusCode::OK);
     assert_page_headers(&apps);
@@ -82,6 +84,10 @@ async fn the_whole_flow_from_login_to_revoke() {
     assert!(html.contains("Charting App"), "{html}");
     assert!(html.contains("Live account") && html.contains("Paper account"));
     assert!(html.contains("Authorized"));
+    assert!(
+        html.contains("Last used") && !html.contains("<dd>never</dd>"),
+        "{html}"
+    );
     let revoke_start = html.find("action=\"/account/apps/").unwrap() + "action=\"".len();
     let revoke_path = &html[revoke_start..revoke_start + html[revoke_start..].find('"').unwrap()];
     let revoked = browser
@@ -434,9 +440,7 @@ async fn pkce_is_enforced_whenever_a_challenge_was_sent() {
         if let Some(v) = verifier {
             form.push(("code_verifier", v.to_owned()));
         }
-        app.http
-            .post(app.url("/oauth/token"))
-            .basic_auth(c.id(), Some(&c.client_secret))
+        app.token_request_basic(c.id(), &c.client_secret)
             .form(&form)
             .send()
     };
@@ -769,4 +773,56 @@ async fn a_consent_after_the_session_ended_asks_to_sign_in_again() {
     let page = response.text().await.unwrap();
     assert!(page.contains("action=\"/login\""), "{page}");
     assert_eq!(hidden(&page, "return_to"), path);
+}
+
+/// Every visible form field has a label; every page has a viewport for phones.
+#[tokio::test]
+async fn every_form_field_is_labelled_and_every_page_fits_a_phone() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    let login = browser.get("/login").await.text().await.unwrap();
+    let consent = browser
+        .consent_page(&authorize_path(&app.fx.client, "&env=paper"))
+        .await;
+    let code = browser
+        .authorize(&authorize_path(&app.fx.client, "&env=live"), None)
+        .await;
+    redeem(&app, &code).await;
+    let apps = browser.get("/account/apps").await.text().await.unwrap();
+    let error = browser
+        .get("/oauth/authorize?client_id=x")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for (name, html) in [
+        ("login", &login),
+        ("consent", &consent),
+        ("apps", &apps),
+        ("error", &error),
+    ] {
+        assert!(
+            html.contains(
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            ),
+            "{name}"
+        );
+        for input in html.split("<input").skip(1) {
+            let tag = &input[..input.find('>').unwrap()];
+            if tag.contains("type=\"hidden\"") {
+                continue;
+            }
+            let id_start = tag
+                .find("id=\"")
+                .unwrap_or_else(|| panic!("{name}: no id in {tag}"))
+                + 4;
+            let id = &tag[id_start..id_start + tag[id_start..].find('"').unwrap()];
+            assert!(
+                html.contains(&format!("<label for=\"{id}\"")),
+                "{name}: no label for {id}"
+            );
+        }
+    }
+    // The consent page with several paper accounts has labelled radio buttons.
+    assert!(consent.matches("type=\"radio\"").count() >= 2);
 }

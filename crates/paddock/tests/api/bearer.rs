@@ -171,15 +171,15 @@ async fn use_is_recorded_without_a_write_per_request() {
     let digest = paddock_core::secret::AccessToken::parse(&token)
         .unwrap()
         .digest();
-    assert!(
+    let last_used = async || {
         app.store
             .token(&digest)
             .await
             .unwrap()
             .unwrap()
             .last_used_at
-            .is_none()
-    );
+    };
+    assert!(last_used().await.is_none());
     for _ in 0..3 {
         assert_eq!(
             app.get_account(Env::Paper, &token).await.status(),
@@ -187,22 +187,7 @@ async fn use_is_recorded_without_a_write_per_request() {
         );
     }
     // Nothing is written per request; the batch lands on the next flush.
-    assert!(
-        app.store
-            .token(&digest)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_used_at
-            .is_none()
-    );
+    assert!(last_used().await.is_none());
     paddock::server::flush_last_used(&app.state).await;
-    let used = app
-        .store
-        .token(&digest)
-        .await
-        .unwrap()
-        .unwrap()
-        .last_used_at;
-    assert!(used.is_some_and(|at| at <= app.clock.now()));
+    assert!(last_used().await.is_some_and(|at| at <= app.clock.now()));
 }

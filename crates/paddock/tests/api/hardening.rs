@@ -227,7 +227,6 @@ async fn without_trust_the_forwarded_header_is_ignored() {
 async fn behind_tls_cookies_are_secure_and_host_prefixed() {
     let app = spawn_app_with(|s| {
         s.issuer = "https://auth.example.com".into();
-        s.secure_cookies = true;
     })
     .await;
     // A plain client: cookies marked Secure are not stored over http, so carry them by hand.

@@ -233,6 +233,14 @@ impl TestApp {
         body["code"].as_str().expect("code").to_owned()
     }
 
+    /// A `POST /oauth/token` with client credentials in HTTP Basic, for the test to
+    /// give a body.
+    pub fn token_request_basic(&self, id: &str, secret: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.url("/oauth/token"))
+            .basic_auth(id, Some(secret))
+    }
+
     /// `POST /oauth/token` with the credentials in the body.
     pub async fn redeem(&self, code: &str, creds: Creds<'_>, redirect_uri: &str) -> Response {
         self.http

@@ -255,9 +255,7 @@ async fn client_authentication_failures_are_invalid_client() {
 
     // With HTTP Basic, the 401 carries a challenge (RFC 6749 §5.2).
     let response = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(id, Some("0".repeat(40)))
+        .token_request_basic(id, &"0".repeat(40))
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", &code),
@@ -306,9 +304,7 @@ async fn credentials_both_ways_are_invalid_request() {
     let code = app.code_for(&app.fx.client, app.fx.paper, "").await;
     let c = &app.fx.client;
     let response = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(c.id(), Some(&c.client_secret))
+        .token_request_basic(c.id(), &c.client_secret)
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", &code),
@@ -327,9 +323,7 @@ async fn request_errors_name_what_to_fix() {
     let app = spawn_app().await;
     let c = &app.fx.client;
     let post = |form: Vec<(&'static str, String)>| {
-        app.http
-            .post(app.url("/oauth/token"))
-            .basic_auth(c.id(), Some(&c.client_secret))
+        app.token_request_basic(c.id(), &c.client_secret)
             .form(&form)
             .send()
     };
@@ -372,9 +366,7 @@ async fn request_errors_name_what_to_fix() {
     }
 
     let repeated = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(c.id(), Some(&c.client_secret))
+        .token_request_basic(c.id(), &c.client_secret)
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body("grant_type=authorization_code&code=a&code=b&redirect_uri=x")
         .send()
@@ -383,9 +375,7 @@ async fn request_errors_name_what_to_fix() {
     assert_token_error(repeated, StatusCode::BAD_REQUEST, "invalid_request").await;
 
     let json = app
-        .http
-        .post(app.url("/oauth/token"))
-        .basic_auth(c.id(), Some(&c.client_secret))
+        .token_request_basic(c.id(), &c.client_secret)
         .json(&serde_json::json!({"grant_type": "authorization_code"}))
         .send()
         .await

@@ -27,7 +27,7 @@ macro_rules! select_accounts {
     };
 }
 
-fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
+pub(super) fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
     let email: String = row.try_get("email").map_err(backend)?;
     Ok(User {
         id: parse_field("user id", row.try_get("id").map_err(backend)?)?,

@@ -1,11 +1,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use paddock_core::ids::UserId;
+use paddock_core::model::User;
 use paddock_core::secret::Digest;
 use paddock_core::store::{SessionStore, StoreResult};
-use sqlx::Row;
 
-use super::{SqliteStore, backend, parse_field, ts, write_error};
+use super::accounts::user_from_row;
+use super::{SqliteStore, backend, ts, write_error};
 
 #[async_trait]
 impl SessionStore for SqliteStore {
@@ -30,19 +31,20 @@ impl SessionStore for SqliteStore {
         Ok(())
     }
 
-    async fn session_user(
-        &self,
-        digest: &Digest,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<UserId>> {
-        let row = sqlx::query("SELECT user_id FROM sessions WHERE digest = $1 AND expires_at > $2")
-            .bind(&digest.as_bytes()[..])
-            .bind(ts(now))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.map(|row| parse_field("user id", row.try_get("user_id").map_err(backend)?))
-            .transpose()
+    async fn session_user(&self, digest: &Digest, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        sqlx::query(
+            "SELECT u.id, u.email, u.password_hash, u.created_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.digest = $1 AND s.expires_at > $2",
+        )
+        .bind(&digest.as_bytes()[..])
+        .bind(ts(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(user_from_row)
+        .transpose()
     }
 
     async fn delete_session(&self, digest: &Digest) -> StoreResult<()> {
