@@ -67,12 +67,12 @@ impl ErrorRedirect {
 pub fn client_id(params: &Params, repeated: &[String]) -> Result<ClientId, AuthorizeError> {
     if repeated.iter().any(|name| name == "client_id") {
         return Err(page(
-            "client_id is repeated; the link that brought you here is broken",
+            "The link that brought you here is broken: it names the app (client_id) twice.",
         ));
     }
     let id = params
         .get("client_id")
-        .ok_or_else(|| page("client_id is missing; the link that brought you here is broken"))?;
+        .ok_or_else(|| page("The link that brought you here is broken: it does not say which app sent you (client_id is missing)."))?;
     ClientId::parse(id).map_err(|_| unknown_client())
 }
 
@@ -81,7 +81,9 @@ fn page(message: &'static str) -> AuthorizeError {
 }
 
 fn unknown_client() -> AuthorizeError {
-    page("the app that sent you here is unknown or disabled")
+    page(
+        "The app that sent you here is not known to this server, or has been disabled by its operator.",
+    )
 }
 
 impl AuthorizationRequest {
@@ -96,15 +98,15 @@ impl AuthorizationRequest {
             .ok_or_else(unknown_client)?;
         if repeated.iter().any(|name| name == "redirect_uri") {
             return Err(page(
-                "redirect_uri is repeated; the link that brought you here is broken",
+                "The link that brought you here is broken: it names the address to return to (redirect_uri) twice.",
             ));
         }
         let redirect_uri = params.get("redirect_uri").ok_or_else(|| {
-            page("redirect_uri is missing; the link that brought you here is broken")
+            page("The link that brought you here is broken: it does not say where to return (redirect_uri is missing).")
         })?;
         if client.redirect_uri_for(redirect_uri).is_none() {
             return Err(page(
-                "the app asked to send you back to an address it has not registered",
+                "The app asked to send you back to an address it has not registered, so this server will not send you there.",
             ));
         }
 

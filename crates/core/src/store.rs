@@ -31,6 +31,8 @@ pub trait BrokerStore {
     async fn create_broker(&self, broker: &Broker) -> StoreResult<()>;
     async fn broker(&self, id: BrokerId) -> StoreResult<Option<Broker>>;
     async fn broker_by_key_id(&self, key_id: &BrokerKeyId) -> StoreResult<Option<Broker>>;
+    /// Every broker, oldest first.
+    async fn brokers(&self) -> StoreResult<Vec<Broker>>;
 }
 
 #[async_trait]
@@ -39,6 +41,8 @@ pub trait UserStore {
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
+    /// Every user, oldest first.
+    async fn users(&self) -> StoreResult<Vec<User>>;
 }
 
 #[async_trait]
@@ -48,6 +52,8 @@ pub trait AccountStore {
     async fn create_account(&self, account: &Account) -> StoreResult<()>;
     async fn account(&self, id: AccountId) -> StoreResult<Option<Account>>;
     async fn accounts_of_user(&self, user: UserId) -> StoreResult<Vec<Account>>;
+    /// Every account, oldest first.
+    async fn accounts(&self) -> StoreResult<Vec<Account>>;
 }
 
 #[async_trait]

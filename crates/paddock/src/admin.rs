@@ -26,6 +26,11 @@ pub enum AdminError {
     Store(#[from] StoreError),
 }
 
+/// A record that is not there, with the command that lists what is.
+fn not_found(what: String, list: &str) -> AdminError {
+    AdminError::NotFound(format!("{what}; `paddock {list} list` shows them all"))
+}
+
 fn invalid(message: impl Into<String>) -> AdminError {
     AdminError::Invalid(message.into())
 }
@@ -79,10 +84,104 @@ pub async fn create_broker(
     })
 }
 
+/// A broker as the CLI lists it: never its secret.
+#[derive(Serialize)]
+pub struct BrokerView {
+    pub id: BrokerId,
+    pub name: String,
+    pub key_id: String,
+    #[serde(serialize_with = "wire::timestamp")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Broker> for BrokerView {
+    fn from(b: &Broker) -> Self {
+        Self {
+            id: b.id,
+            name: b.name.clone(),
+            key_id: b.key_id.to_string(),
+            created_at: b.created_at,
+        }
+    }
+}
+
+pub async fn list_brokers(store: &dyn Store) -> Result<Vec<BrokerView>, AdminError> {
+    Ok(store
+        .brokers()
+        .await?
+        .iter()
+        .map(BrokerView::from)
+        .collect())
+}
+
+/// One broker, by id or by key id.
+pub async fn show_broker(store: &dyn Store, id: &str) -> Result<BrokerView, AdminError> {
+    let id = id.trim();
+    let broker = if let Ok(uuid) = id.parse::<BrokerId>() {
+        store.broker(uuid).await?
+    } else if let Ok(key_id) = BrokerKeyId::parse(id) {
+        store.broker_by_key_id(&key_id).await?
+    } else {
+        return Err(invalid(format!(
+            "`{id}` is neither a broker id (a UUID) nor a key id (BK and 18 characters)"
+        )));
+    };
+    broker
+        .as_ref()
+        .map(BrokerView::from)
+        .ok_or_else(|| not_found(format!("no broker with id or key id {id}"), "broker"))
+}
+
 #[derive(Serialize)]
 pub struct CreatedUser {
     pub id: UserId,
     pub email: String,
+}
+
+/// A user as the CLI lists it, with the ids of their accounts.
+#[derive(Serialize)]
+pub struct UserView {
+    pub id: UserId,
+    pub email: String,
+    #[serde(serialize_with = "wire::timestamp")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email.to_string(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+pub async fn list_users(store: &dyn Store) -> Result<Vec<UserView>, AdminError> {
+    Ok(store.users().await?.iter().map(UserView::from).collect())
+}
+
+/// One user, by id or by e-mail address, with their accounts.
+pub async fn show_user(
+    store: &dyn Store,
+    id: &str,
+) -> Result<(UserView, Vec<AccountView>), AdminError> {
+    let id = id.trim();
+    let user = if let Ok(uuid) = id.parse::<UserId>() {
+        store.user(uuid).await?
+    } else if let Ok(email) = Email::parse(id) {
+        store.user_by_email(&email).await?
+    } else {
+        return Err(invalid(format!(
+            "`{id}` is neither a user id (a UUID) nor an e-mail address"
+        )));
+    };
+    let user = user.ok_or_else(|| not_found(format!("no user with id or e-mail {id}"), "user"))?;
+    let accounts = store.accounts_of_user(user.id).await?;
+    Ok((
+        UserView::from(&user),
+        accounts.iter().map(AccountView::from).collect(),
+    ))
 }
 
 pub async fn create_user(
@@ -111,14 +210,57 @@ pub async fn create_user(
     })
 }
 
+/// An account as the CLI shows it.
 #[derive(Serialize)]
-pub struct CreatedAccount {
+pub struct AccountView {
     pub id: AccountId,
     pub env: Env,
     pub account_number: String,
     pub user_id: UserId,
     pub broker_id: BrokerId,
     pub cash: String,
+    #[serde(serialize_with = "wire::timestamp")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Account> for AccountView {
+    fn from(a: &Account) -> Self {
+        Self {
+            id: a.id,
+            env: a.env,
+            account_number: a.account_number.clone(),
+            user_id: a.user_id,
+            broker_id: a.broker_id,
+            cash: a.cash.normalize().to_string(),
+            created_at: a.created_at,
+        }
+    }
+}
+
+pub async fn list_accounts(store: &dyn Store) -> Result<Vec<AccountView>, AdminError> {
+    Ok(store
+        .accounts()
+        .await?
+        .iter()
+        .map(AccountView::from)
+        .collect())
+}
+
+/// One account, by id or by account number.
+pub async fn show_account(store: &dyn Store, id: &str) -> Result<AccountView, AdminError> {
+    let id = id.trim();
+    let account = match id.parse::<AccountId>() {
+        Ok(uuid) => store.account(uuid).await?,
+        Err(_) => store
+            .accounts()
+            .await?
+            .into_iter()
+            .find(|a| a.account_number == id),
+    };
+    account
+        .as_ref()
+        .map(AccountView::from)
+        .ok_or_else(|| not_found(format!("no account with id or number {id}"), "account"))
 }
 
 pub async fn create_account(
@@ -128,15 +270,15 @@ pub async fn create_account(
     env: Env,
     cash: Decimal,
     now: DateTime<Utc>,
-) -> Result<CreatedAccount, AdminError> {
+) -> Result<AccountView, AdminError> {
     if cash.is_sign_negative() {
         return Err(invalid("cash must not be negative"));
     }
     if store.user(user).await?.is_none() {
-        return Err(AdminError::NotFound(format!("no user with id {user}")));
+        return Err(not_found(format!("no user with id {user}"), "user"));
     }
     if store.broker(broker).await?.is_none() {
-        return Err(AdminError::NotFound(format!("no broker with id {broker}")));
+        return Err(not_found(format!("no broker with id {broker}"), "broker"));
     }
     let mut attempt = 0;
     loop {
@@ -150,16 +292,7 @@ pub async fn create_account(
             created_at: now,
         };
         match store.create_account(&account).await {
-            Ok(()) => {
-                return Ok(CreatedAccount {
-                    id: account.id,
-                    env,
-                    account_number: account.account_number,
-                    user_id: user,
-                    broker_id: broker,
-                    cash: cash.normalize().to_string(),
-                });
-            }
+            Ok(()) => return Ok(AccountView::from(&account)),
             // A random account number may collide; a second live account always will.
             Err(StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
             Err(e) => return Err(e.into()),
@@ -219,10 +352,10 @@ pub async fn create_client(
     now: DateTime<Utc>,
 ) -> Result<CreatedClient, AdminError> {
     if store.broker(registration.broker).await?.is_none() {
-        return Err(AdminError::NotFound(format!(
-            "no broker with id {}",
-            registration.broker
-        )));
+        return Err(not_found(
+            format!("no broker with id {}", registration.broker),
+            "broker",
+        ));
     }
     if registration.redirect_uris.is_empty() {
         return Err(invalid("a client needs at least one --redirect-uri"));
@@ -262,7 +395,7 @@ fn parse_client_id(id: &str) -> Result<ClientId, AdminError> {
 }
 
 fn no_such_client(id: &ClientId) -> AdminError {
-    AdminError::NotFound(format!("no client with client_id {id}"))
+    not_found(format!("no client with client_id {id}"), "client")
 }
 
 pub async fn show_client(store: &dyn Store, id: &str) -> Result<ClientView, AdminError> {
@@ -329,7 +462,11 @@ pub async fn revoke_token(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<RevokedToken, AdminError> {
-    let unknown = || AdminError::NotFound("no such access token".into());
+    let unknown = || {
+        AdminError::NotFound(
+            "no such access token; give the whole token, as the token endpoint returned it".into(),
+        )
+    };
     let token = AccessToken::parse(token.trim()).map_err(|_| unknown())?;
     if !store.revoke_token(&token.digest(), now).await? {
         return Err(unknown());

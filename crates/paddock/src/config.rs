@@ -1,12 +1,27 @@
-//! `paddock serve` settings: command-line flags, each with an environment variable.
+//! `paddock serve` settings: command-line flags, each with an environment variable, and
+//! an optional TOML file (`--config`). Precedence: flag > environment > file > default.
+//! The file's values become the flags' defaults before the command line is parsed, so
+//! that clap checks them exactly as it checks flags.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use chrono::Duration;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct ServeArgs {
+    /// A TOML file of settings: the flags' names as keys (`listen = "127.0.0.1:9000"`,
+    /// `code-ttl-secs = 300`, `database = "./paddock.db"`). Flags and environment
+    /// variables override it.
+    #[arg(long, env = "PADDOCK_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Log lines as text (coloured only on a terminal) or as one JSON object each.
+    #[arg(long, env = "PADDOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Address to listen on.
     #[arg(long, env = "PADDOCK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -55,6 +70,94 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(60..)
     )]
     pub token_ttl_secs: Option<u32>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+/// A `--config` file: every `serve` setting, under the flag's name, all optional.
+/// Unknown keys are refused, so that a typo does not silently leave a default in place.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    pub database: Option<String>,
+    pub listen: Option<String>,
+    pub demo: Option<bool>,
+    pub issuer: Option<String>,
+    pub code_ttl_secs: Option<u32>,
+    pub trust_proxy: Option<bool>,
+    pub session_ttl_secs: Option<u32>,
+    pub token_ttl_secs: Option<u32>,
+    pub log_format: Option<LogFormat>,
+}
+
+impl ConfigFile {
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the config file {}: {e}", path.display()))?;
+        basic_toml::from_str(&text).map_err(|e| {
+            let e = e.to_string().replace('\n', " ");
+            anyhow::anyhow!(
+                "the config file {} is not valid: {e}; its keys are the names of \
+                 `paddock serve`'s flags, e.g. `listen = \"127.0.0.1:8080\"`",
+                path.display()
+            )
+        })
+    }
+
+    /// The file's values as (argument id, value) pairs: the global `database`, then the
+    /// `serve` arguments, named as clap names them (the field names of [`ServeArgs`]).
+    pub fn values(&self) -> (Option<String>, Vec<(&'static str, String)>) {
+        let serve = [
+            ("listen", self.listen.clone()),
+            ("demo", self.demo.map(|b| b.to_string())),
+            ("issuer", self.issuer.clone()),
+            ("code_ttl_secs", self.code_ttl_secs.map(|n| n.to_string())),
+            ("trust_proxy", self.trust_proxy.map(|b| b.to_string())),
+            (
+                "session_ttl_secs",
+                self.session_ttl_secs.map(|n| n.to_string()),
+            ),
+            ("token_ttl_secs", self.token_ttl_secs.map(|n| n.to_string())),
+            ("log_format", self.log_format.map(|f| f.as_str().to_owned())),
+        ];
+        let serve = serve
+            .into_iter()
+            .filter_map(|(id, value)| value.map(|v| (id, v)))
+            .collect();
+        (self.database.clone(), serve)
+    }
+
+    /// `command` (the whole `paddock` command) with this file's values as the defaults
+    /// of the matching arguments: what a flag or an environment variable does not set,
+    /// the file does.
+    pub fn apply(&self, command: clap::Command) -> clap::Command {
+        let (database, serve) = self.values();
+        let command = match database {
+            Some(url) => command.mut_arg("database", |a| a.default_value(url)),
+            None => command,
+        };
+        command.mut_subcommand("serve", |mut sub| {
+            for (id, value) in serve {
+                sub = sub.mut_arg(id, |a| a.default_value(value));
+            }
+            sub
+        })
+    }
 }
 
 /// What the running server needs of its configuration.

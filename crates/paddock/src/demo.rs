@@ -116,47 +116,62 @@ pub fn authorization_url(base: &str) -> String {
     )
 }
 
-/// What `serve --demo` prints: every credential and a copy-and-paste walk-through.
+/// What `serve --demo` prints: every credential and the walk-through. The README shows
+/// this text for `http://127.0.0.1:8080` word for word (a test holds them together), so
+/// that the two cannot drift apart.
 pub fn instructions(base: &str) -> String {
     let authorize = authorization_url(base);
     format!(
-        r#"
-paddock demo data (public credentials: do not expose this server)
+        r#"paddock demo data (public credentials: never expose this server)
 
-  broker       key id {BROKER_KEY_ID}
-               secret {BROKER_SECRET}
-  client       client_id     {CLIENT_ID}
-               client_secret {CLIENT_SECRET}
-               redirect_uri  {REDIRECT_URI}   (any port on localhost matches)
-  user         {USER_EMAIL} / {USER_PASSWORD}
-  accounts     live  {LIVE_ACCOUNT_ID}
-               paper {PAPER_ACCOUNT_ID}
+  broker    key id {BROKER_KEY_ID}
+            secret {BROKER_SECRET}
+  client    client_id     {CLIENT_ID}
+            client_secret {CLIENT_SECRET}
+            redirect_uri  {REDIRECT_URI}   (any port on localhost matches)
+  user      {USER_EMAIL} / {USER_PASSWORD}
+  accounts  live  {LIVE_ACCOUNT_ID}
+            paper {PAPER_ACCOUNT_ID}
 
-Try the browser flow: open this URL, sign in as {USER_EMAIL} / {USER_PASSWORD}, click Allow.
+Walk-through (the README has the same steps):
 
-  {authorize}
+1. Open this URL in a browser, sign in as {USER_EMAIL} / {USER_PASSWORD},
+   and click Allow:
 
-  The browser then goes to {REDIRECT_URI}?code=…&state=demo-state; nothing listens
-  there, so copy the code from the address bar and exchange it as in step 2 below.
-  Your connected apps: {base}/account/apps
+   {authorize}
 
-Try the Broker API flow:
+   The browser goes on to {REDIRECT_URI}?code=…&state=demo-state&iss=…
+   Nothing listens there: copy the code from the address bar.
 
-  # 1. the broker asks for a code for the paper account
-  curl -s -u {BROKER_KEY_ID}:{BROKER_SECRET} {base}/v1/oauth/authorize \
-    -H 'Content-Type: application/json' \
-    -d '{{"client_id":"{CLIENT_ID}","client_secret":"{CLIENT_SECRET}","redirect_uri":"{REDIRECT_URI}","scope":"account:write trading","account_id":"{PAPER_ACCOUNT_ID}"}}'
+2. Exchange the code for an access token (put the code in CODE):
 
-  # 2. the app exchanges the code (put it in CODE) for a token
-  curl -s {base}/oauth/token -d grant_type=authorization_code -d "code=$CODE" \
-    -d client_id={CLIENT_ID} -d client_secret={CLIENT_SECRET} \
-    --data-urlencode redirect_uri={REDIRECT_URI}
+   curl -s {base}/oauth/token -d grant_type=authorization_code -d "code=$CODE" \
+     -d client_id={CLIENT_ID} -d client_secret={CLIENT_SECRET} \
+     --data-urlencode redirect_uri={REDIRECT_URI}
 
-  # 3. the app calls the paper Trading API with the token (put it in TOKEN)
-  curl -s {base}/paper/v2/account -H "Authorization: Bearer $TOKEN"
+   A code works once. Sending it again fails, and revokes the token it gave
+   (RFC 9700): for a new token, go back to step 1.
 
-  # 4. the broker revokes the token
-  curl -s -X DELETE -u {BROKER_KEY_ID}:{BROKER_SECRET} {base}/v1/oauth/token/$TOKEN
+3. Call the Trading API with the token (put it in TOKEN), on the paper base
+   and on the live base:
+
+   curl -s {base}/paper/v2/account -H "Authorization: Bearer $TOKEN"
+   curl -s {base}/v2/account -H "Authorization: Bearer $TOKEN"
+
+4. See the app on your connected apps page, and revoke it there:
+
+   {base}/account/apps
+
+5. A broker skips the browser: it asks the Broker API for a code for the
+   paper account, which the app exchanges as in step 2:
+
+   curl -s -u {BROKER_KEY_ID}:{BROKER_SECRET} {base}/v1/oauth/authorize \
+     -H 'Content-Type: application/json' \
+     -d '{{"client_id":"{CLIENT_ID}","client_secret":"{CLIENT_SECRET}","redirect_uri":"{REDIRECT_URI}","scope":"account:write trading","account_id":"{PAPER_ACCOUNT_ID}"}}'
+
+6. The broker revokes a token; it stops working at once:
+
+   curl -s -X DELETE -u {BROKER_KEY_ID}:{BROKER_SECRET} {base}/v1/oauth/token/$TOKEN
 "#
     )
 }

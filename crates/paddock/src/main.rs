@@ -4,10 +4,12 @@ use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use paddock::admin::{self, ClientRegistration};
 use paddock::clock::Clock;
-use paddock::config::ServeArgs;
+use paddock::config::{ConfigFile, LogFormat, ServeArgs};
 use paddock::state::AppState;
 use paddock::{demo, server};
 use paddock_core::env::Env;
@@ -61,6 +63,9 @@ enum Command {
     /// Manage access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check settings files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
 }
 
 #[derive(Subcommand)]
@@ -70,6 +75,10 @@ enum BrokerCommand {
         #[arg(long)]
         name: String,
     },
+    /// List every broker (never their secrets).
+    List,
+    /// Show one broker, by id or key id.
+    Show { id: String },
 }
 
 #[derive(Subcommand)]
@@ -79,6 +88,10 @@ enum UserCommand {
         #[arg(long)]
         email: String,
     },
+    /// List every user.
+    List,
+    /// Show one user and their accounts, by id or e-mail address.
+    Show { id: String },
 }
 
 #[derive(Subcommand)]
@@ -95,6 +108,10 @@ enum AccountCommand {
         #[arg(long, default_value = "100000")]
         cash: Decimal,
     },
+    /// List every account.
+    List,
+    /// Show one account, by id or account number.
+    Show { id: String },
 }
 
 #[derive(Subcommand)]
@@ -133,6 +150,13 @@ enum ClientCommand {
 }
 
 #[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check a `--config` file: prints the settings `serve` would run with, or the
+    /// first mistake.
+    Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
 enum TokenCommand {
     /// Revoke an access token at once.
     Revoke { token: String },
@@ -140,27 +164,27 @@ enum TokenCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse_cli() {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
+        Err(Mistake::Usage(e)) if !e.use_stderr() => {
             // --help and --version
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
-        Err(e) => {
-            // clap spreads one error over several lines; keep it to one, usage aside.
-            let rendered = e.render().to_string();
-            let message: Vec<&str> = rendered
-                .lines()
-                .map(str::trim)
-                .take_while(|line| !line.starts_with("Usage:"))
-                .filter(|line| !line.is_empty())
-                .collect();
-            eprintln!("{} (see `paddock --help`)", message.join(" "));
+        Err(Mistake::Usage(e)) => {
+            eprintln!("error: {}", usage_error(&e));
+            return ExitCode::from(2);
+        }
+        Err(Mistake::Config(e)) => {
+            eprintln!("error: {}", one_line(&e));
             return ExitCode::from(2);
         }
     };
-    init_logging();
+    let log_format = match &cli.command {
+        Command::Serve(args) => args.log_format,
+        _ => LogFormat::Text,
+    };
+    init_logging(log_format);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -170,13 +194,101 @@ async fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+enum Mistake {
+    Usage(clap::Error),
+    Config(anyhow::Error),
+}
+
+/// The command line, with `serve --config FILE`'s values as the defaults of the flags
+/// it leaves out (flag > environment > file > default).
+fn parse_cli() -> Result<Cli, Mistake> {
+    let matches = Cli::command().try_get_matches().map_err(Mistake::Usage)?;
+    let cli = Cli::from_arg_matches(&matches).map_err(Mistake::Usage)?;
+    let Command::Serve(ServeArgs {
+        config: Some(path), ..
+    }) = &cli.command
+    else {
+        return Ok(cli);
+    };
+    let file = ConfigFile::read(path).map_err(Mistake::Config)?;
+    let matches = file
+        .apply(Cli::command())
+        .try_get_matches()
+        .map_err(Mistake::Usage)?;
+    Cli::from_arg_matches(&matches).map_err(Mistake::Usage)
+}
+
+/// A usage mistake on one line, ending with one hint: what clap says, without its own
+/// tips, then where to look.
+fn usage_error(e: &clap::Error) -> String {
+    use clap::error::ErrorKind;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (path, subcommands) = command_path(&args);
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand
+    ) && !subcommands.is_empty()
+    {
+        return format!(
+            "`{path}` needs a command: {}; see `{path} --help`",
+            subcommands.join(", ")
+        );
+    }
+    format!("{}; see `{path} --help`", clap_message(e))
+}
+
+/// What clap says of a mistake, on one line, without its own tips and usage.
+fn clap_message(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:"))
+        .filter(|line| {
+            !line.is_empty() && !line.starts_with("tip:") && !line.starts_with("For more")
+        })
+        .collect();
+    let message = message.join(" ");
+    message
+        .strip_prefix("error: ")
+        .unwrap_or(&message)
+        .to_owned()
+}
+
+/// The command the arguments name (`paddock client`, say) and its subcommands.
+fn command_path(args: &[String]) -> (String, Vec<String>) {
+    let mut command = Cli::command();
+    let mut path = vec!["paddock".to_owned()];
+    for arg in args {
+        let Some(sub) = command.find_subcommand(arg).cloned() else {
+            continue;
+        };
+        path.push(arg.clone());
+        command = sub;
+    }
+    let subcommands = command
+        .get_subcommands()
+        .filter(|c| c.get_name() != "help")
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    (path.join(" "), subcommands)
+}
+
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+        // Colour codes only for a person at a terminal, never into a file.
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
 }
 
 /// An error and its causes on one line.
@@ -185,15 +297,89 @@ fn one_line(e: &anyhow::Error) -> String {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let out = Output { json: cli.json };
+    // Checks a file without opening any database.
+    if let Command::Config(ConfigCommand::Check { file }) = &cli.command {
+        return check_config(file, out);
+    }
     let url = DatabaseUrl::parse(&cli.database)?;
     let shared = paddock_store::open(&url).await?;
     let clock = Clock::default();
     let now = clock.now();
     let store: &dyn Store = shared.as_ref();
-    let out = Output { json: cli.json };
     match cli.command {
         Command::Serve(args) => serve(args, shared, &cli.database, clock).await,
-        Command::Broker(BrokerCommand::Create { name }) => {
+        Command::Broker(command) => broker_command(store, command, now, out).await,
+        Command::User(command) => user_command(store, command, now, out).await,
+        Command::Account(command) => account_command(store, command, now, out).await,
+        Command::Client(command) => client_command(store, command, now, out).await,
+        Command::Token(TokenCommand::Revoke { token }) => {
+            let r = admin::revoke_token(store, &token, now).await?;
+            out.print(&r, || "token revoked".to_owned())
+        }
+        Command::Config(_) => unreachable!("handled above"),
+    }
+}
+
+/// `config check FILE`: the file parsed and applied exactly as `serve --config FILE`
+/// would, but with the environment left out, so that what is checked is the file.
+fn check_config(file: &std::path::Path, out: Output) -> anyhow::Result<()> {
+    let config = ConfigFile::read(file)?;
+    let command = config
+        .apply(Cli::command())
+        .mut_args(|a| a.env(None))
+        .mut_subcommand("serve", |s| s.mut_args(|a| a.env(None)));
+    let matches = command
+        .try_get_matches_from(["paddock", "serve"])
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "in {}: {}; `paddock serve --help` describes each setting",
+                file.display(),
+                clap_message(&e)
+            )
+        })?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    let Command::Serve(args) = cli.command else {
+        anyhow::bail!("in {}: not a serve configuration", file.display());
+    };
+    DatabaseUrl::parse(&cli.database)?;
+    let settings = args.settings()?;
+    #[derive(Serialize)]
+    struct Checked {
+        valid: bool,
+        database: String,
+        listen: String,
+        issuer: String,
+        log_format: LogFormat,
+    }
+    let checked = Checked {
+        valid: true,
+        database: cli.database,
+        listen: args.listen.to_string(),
+        issuer: settings.issuer,
+        log_format: args.log_format,
+    };
+    out.print(&checked, || {
+        format!(
+            "{} is valid: serve would listen on {} as {}, database {}",
+            file.display(),
+            checked.listen,
+            checked.issuer,
+            checked.database
+        )
+    })
+}
+
+async fn broker_command(
+    store: &dyn Store,
+    command: BrokerCommand,
+    now: chrono::DateTime<chrono::Utc>,
+    out: Output,
+) -> anyhow::Result<()> {
+    let describe =
+        |b: &admin::BrokerView| format!("broker {} \"{}\" key id {}", b.id, b.name, b.key_id);
+    match command {
+        BrokerCommand::Create { name } => {
             let b = admin::create_broker(store, &name, now).await?;
             out.print(&b, || {
                 format!(
@@ -202,29 +388,89 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 )
             })
         }
-        Command::User(UserCommand::Create { email }) => {
+        BrokerCommand::List => {
+            let brokers = admin::list_brokers(store).await?;
+            out.print_list("brokers", &brokers, describe)
+        }
+        BrokerCommand::Show { id } => {
+            let b = admin::show_broker(store, &id).await?;
+            out.print(&b, || describe(&b))
+        }
+    }
+}
+
+async fn user_command(
+    store: &dyn Store,
+    command: UserCommand,
+    now: chrono::DateTime<chrono::Utc>,
+    out: Output,
+) -> anyhow::Result<()> {
+    let describe = |u: &admin::UserView| format!("user {} <{}>", u.id, u.email);
+    match command {
+        UserCommand::Create { email } => {
             let password = read_password()?;
             let u = admin::create_user(store, &email, password, now).await?;
             out.print(&u, || format!("user {} <{}>", u.id, u.email))
         }
-        Command::Account(AccountCommand::Create {
+        UserCommand::List => {
+            let users = admin::list_users(store).await?;
+            out.print_list("users", &users, describe)
+        }
+        UserCommand::Show { id } => {
+            let (user, accounts) = admin::show_user(store, &id).await?;
+            #[derive(Serialize)]
+            struct Shown<'a> {
+                #[serde(flatten)]
+                user: &'a admin::UserView,
+                accounts: &'a [admin::AccountView],
+            }
+            let shown = Shown {
+                user: &user,
+                accounts: &accounts,
+            };
+            out.print(&shown, || {
+                let mut lines = vec![describe(&user)];
+                lines.extend(
+                    accounts
+                        .iter()
+                        .map(|a| format!("  {}", describe_account(a))),
+                );
+                lines.join("\n")
+            })
+        }
+    }
+}
+
+fn describe_account(a: &admin::AccountView) -> String {
+    format!(
+        "{} account {} (number {}), user {}, broker {}, cash {}",
+        a.env, a.id, a.account_number, a.user_id, a.broker_id, a.cash
+    )
+}
+
+async fn account_command(
+    store: &dyn Store,
+    command: AccountCommand,
+    now: chrono::DateTime<chrono::Utc>,
+    out: Output,
+) -> anyhow::Result<()> {
+    match command {
+        AccountCommand::Create {
             user,
             broker,
             env,
             cash,
-        }) => {
+        } => {
             let a = admin::create_account(store, user, broker, env, cash, now).await?;
-            out.print(&a, || {
-                format!(
-                    "{} account {} (number {}), cash {}",
-                    a.env, a.id, a.account_number, a.cash
-                )
-            })
+            out.print(&a, || describe_account(&a))
         }
-        Command::Client(command) => client_command(store, command, now, out).await,
-        Command::Token(TokenCommand::Revoke { token }) => {
-            let r = admin::revoke_token(store, &token, now).await?;
-            out.print(&r, || "token revoked".to_owned())
+        AccountCommand::List => {
+            let accounts = admin::list_accounts(store).await?;
+            out.print_list("accounts", &accounts, describe_account)
+        }
+        AccountCommand::Show { id } => {
+            let a = admin::show_account(store, &id).await?;
+            out.print(&a, || describe_account(&a))
         }
     }
 }
@@ -266,24 +512,8 @@ async fn client_command(
             })
         }
         ClientCommand::List => {
-            #[derive(Serialize)]
-            struct Clients {
-                clients: Vec<admin::ClientView>,
-            }
-            let clients = Clients {
-                clients: admin::list_clients(store).await?,
-            };
-            out.print(&clients, || {
-                if clients.clients.is_empty() {
-                    return "no clients".to_owned();
-                }
-                clients
-                    .clients
-                    .iter()
-                    .map(describe_client)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
+            let clients = admin::list_clients(store).await?;
+            out.print_list("clients", &clients, describe_client)
         }
         ClientCommand::Show { client_id } => {
             let c = admin::show_client(store, &client_id).await?;
@@ -332,6 +562,26 @@ struct Output {
 }
 
 impl Output {
+    /// A list as `{"<name>": [...]}`, or one line each (or a line that says there are
+    /// none).
+    fn print_list<T: Serialize>(
+        self,
+        name: &str,
+        items: &[T],
+        describe: impl Fn(&T) -> String,
+    ) -> anyhow::Result<()> {
+        if self.json {
+            println!("{}", serde_json::json!({ name: items }));
+        } else if items.is_empty() {
+            println!("no {name}");
+        } else {
+            for item in items {
+                println!("{}", describe(item));
+            }
+        }
+        Ok(())
+    }
+
     fn print<T: Serialize>(self, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
         if self.json {
             println!("{}", serde_json::to_string(value)?);
@@ -370,7 +620,12 @@ async fn serve(
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}: {e}; stop what uses it, or choose another --listen",
+                args.listen
+            )
+        })?;
     if args.demo {
         println!("{}", demo::instructions(&settings.issuer));
     }

@@ -4,14 +4,15 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
+use tracing::Instrument;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::error::{AlpacaErrorBody, ApiError};
@@ -106,9 +107,14 @@ pub fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
-/// Counts requests and times them by route template (never the raw path, which may
-/// hold a token).
-pub async fn track(request: Request, next: Next) -> Response {
+/// The header that carries a request's id, in and out.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Counts, times and logs every request once, by route template (never the raw path,
+/// which may hold a token, nor any header or body), under a request id: the caller's
+/// `X-Request-Id` when it is a plausible id, else a new one. The id is sent back, and
+/// every log line written while handling the request carries it.
+pub async fn track(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     let route = request
@@ -116,10 +122,45 @@ pub async fn track(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| plausible_request_id(id))
+        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        request.headers_mut().insert(REQUEST_ID, value);
+    }
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let mut response = next.run(request).instrument(span).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        request_id = %request_id,
+        "request"
+    );
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", status.to_string()),
+    ];
     metrics::counter!("paddock_http_requests_total", &labels).increment(1);
-    metrics::histogram!(REQUEST_SECONDS, &labels).record(started.elapsed().as_secs_f64());
+    metrics::histogram!(REQUEST_SECONDS, &labels).record(elapsed.as_secs_f64());
     response
+}
+
+/// An id a proxy or client may pass on: short, and only characters that cannot forge a
+/// log line or carry a secret's worth of text.
+fn plausible_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }

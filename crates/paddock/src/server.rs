@@ -6,7 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Router, middleware};
@@ -15,7 +15,6 @@ use paddock_core::env::Env;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
@@ -38,18 +37,10 @@ pub fn app(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
-        .layer(middleware::from_fn(ops::track))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                // The route template, never the raw URI: a path may carry a token.
-                let route = request
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or("unmatched", MatchedPath::as_str);
-                tracing::info_span!("request", method = %request.method(), route)
-            }),
-        )
         .layer(CatchPanicLayer::custom(panic_response))
+        // Outermost, so that every request is logged and counted once, panics and
+        // timeouts included.
+        .layer(middleware::from_fn(ops::track))
         .with_state(state)
 }
 

@@ -41,9 +41,12 @@ pub enum OpenError {
     BadUrl(String),
     #[error("PostgreSQL is not supported by this build of paddock yet; use a SQLite path")]
     PostgresUnsupported,
-    #[error("cannot create the database {path}: directory {dir} does not exist")]
+    #[error(
+        "cannot create the database {path}: directory {dir} does not exist; create it, or \
+         give another --database"
+    )]
     MissingDirectory { path: String, dir: String },
-    #[error("cannot open the database {path}: {reason}")]
+    #[error("cannot open the database {path}: {reason}; check the path and its permissions")]
     Connect { path: String, reason: String },
     #[error(
         "the database {path} has schema version {version}, newer than this paddock knows; \

@@ -151,7 +151,9 @@ pub async fn token(
         Redemption::Replayed => {
             tracing::warn!(client_id = %client.client_id, "authorization code replayed; its tokens are revoked");
             return Err(ApiError::token(OAuthError::invalid_grant(
-                "the authorization code was already used; the token issued from it is revoked",
+                "this authorization code was already redeemed, so the access token issued \
+                 from it has now been revoked (RFC 9700); start the authorization again \
+                 for a new code",
             )));
         }
         Redemption::Unknown => return Err(unknown_code()),

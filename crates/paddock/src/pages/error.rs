@@ -14,6 +14,8 @@ pub struct PageError {
     status: StatusCode,
     title: &'static str,
     message: Cow<'static, str>,
+    /// What the person can do now.
+    next: &'static str,
 }
 
 #[derive(Template)]
@@ -21,8 +23,13 @@ pub struct PageError {
 struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
+    next: &'a str,
     nav: super::Nav,
 }
+
+/// The usual way on after a request that cannot be completed: it came from an app.
+const BACK_TO_THE_APP: &str = "Go back to the app you came from and start again from \
+there. If this keeps happening, tell the app's developer what this page says.";
 
 impl PageError {
     pub fn new(
@@ -34,7 +41,13 @@ impl PageError {
             status,
             title,
             message: message.into(),
+            next: BACK_TO_THE_APP,
         }
+    }
+
+    /// The same error, with another next step.
+    pub fn next_step(self, next: &'static str) -> Self {
+        Self { next, ..self }
     }
 
     pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
@@ -54,8 +67,9 @@ impl PageError {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Something went wrong",
-            "The server could not complete this request. Try again in a moment.",
+            "The server could not complete this request.",
         )
+        .next_step("Try again in a moment. If it keeps failing, tell this server's operator.")
     }
 }
 
@@ -64,6 +78,7 @@ impl IntoResponse for PageError {
         let page = ErrorPage {
             title: self.title,
             message: &self.message,
+            next: self.next,
             nav: super::Nav::anonymous(),
         };
         match page.render() {

@@ -22,6 +22,8 @@ use crate::throttle::retry_after_secs;
 /// Where a login goes when it interrupted nothing.
 pub const APPS_PAGE: &str = "/account/apps";
 
+const SIGNED_OUT: &str = "You have signed out.";
+
 const LOGIN_FAILED: &str = "The e-mail address or the password is not correct.";
 
 #[derive(Template)]
@@ -32,6 +34,7 @@ struct LoginPage<'a> {
     return_to: &'a str,
     email: &'a str,
     error: Option<&'a str>,
+    notice: Option<&'a str>,
     /// The app whose authorization request the login interrupted.
     app_name: Option<&'a str>,
 }
@@ -41,6 +44,7 @@ struct LoginPage<'a> {
 pub struct LoginContext<'a> {
     pub email: &'a str,
     pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
     pub app_name: Option<&'a str>,
 }
 
@@ -57,6 +61,7 @@ pub fn page(
         return_to,
         email: context.email,
         error: context.error,
+        notice: context.notice,
         app_name: context.app_name,
     }
     .render()?;
@@ -78,7 +83,7 @@ pub fn return_to(requested: Option<&str>) -> &str {
     }
 }
 
-/// `GET /login?return_to=…`
+/// `GET /login?return_to=…[&notice=signed-out]`
 pub async fn show(
     State(state): State<AppState>,
     browser: Browser,
@@ -89,7 +94,11 @@ pub async fn show(
     if browser.user(&state).await?.is_some() {
         return Ok(browser.redirect(StatusCode::FOUND, return_to));
     }
-    page(&browser, StatusCode::OK, return_to, LoginContext::default())
+    let context = LoginContext {
+        notice: (params.get("notice") == Some("signed-out")).then_some(SIGNED_OUT),
+        ..LoginContext::default()
+    };
+    page(&browser, StatusCode::OK, return_to, context)
 }
 
 /// `POST /login`
@@ -109,7 +118,7 @@ pub async fn submit(
     let context = |error| LoginContext {
         email: &typed,
         error: Some(error),
-        app_name: None,
+        ..LoginContext::default()
     };
 
     let now = state.clock.now();
@@ -225,7 +234,7 @@ pub async fn logout(
     if let Some(session) = browser.session() {
         state.store.delete_session(&session.digest()).await?;
     }
-    let mut response = browser.redirect(StatusCode::SEE_OTHER, "/login");
+    let mut response = browser.redirect(StatusCode::SEE_OTHER, "/login?notice=signed-out");
     browser.end_session(&mut response);
     Ok(response)
 }

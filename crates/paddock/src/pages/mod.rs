@@ -21,6 +21,7 @@ use crate::state::AppState;
 pub mod apps;
 mod browser;
 mod error;
+mod home;
 pub mod login;
 
 pub use browser::Browser;
@@ -37,7 +38,11 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/account/apps", get(apps::list))
-        .route("/account/apps/{grant_id}/revoke", post(apps::revoke))
+        .route(
+            "/account/apps/{grant_id}/revoke",
+            get(apps::confirm).post(apps::revoke),
+        )
+        .route("/", get(home::show))
         .layer(middleware::map_response(html_headers))
         .route("/static/paddock.css", get(stylesheet))
 }

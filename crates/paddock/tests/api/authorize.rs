@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::browser::{
-    Browser, assert_page_headers, authorize_path, hidden, redirect_param, unescape,
+    Browser, assert_page_headers, authorize_path, hidden, redirect_param, revoke_link, unescape,
 };
 use crate::helpers::{
     Creds, LOOPBACK_REDIRECT_URI, OTHER_EMAIL, REDIRECT_URI, TestApp, USER_EMAIL, USER_PASSWORD,
@@ -73,7 +73,10 @@ async fn the_whole_flow_from_login_to_revoke() {
         account_id(&app, Env::Live, token).await,
         Some(app.fx.live.to_string())
     );
-    assert_eq!(account_id(&app, Env::Paper, token).await, Some(paper2));
+    assert_eq!(
+        account_id(&app, Env::Paper, token).await,
+        Some(paper2.clone())
+    );
 
     // Use is written in batches; once it is, the page shows when.
     paddock::server::flush_last_used(&app.state).await;
@@ -88,18 +91,33 @@ async fn the_whole_flow_from_login_to_revoke() {
         html.contains("Last used") && !html.contains("<dd>never</dd>"),
         "{html}"
     );
-    let revoke_start = html.find("action=\"/account/apps/").unwrap() + "action=\"".len();
-    let revoke_path = &html[revoke_start..revoke_start + html[revoke_start..].find('"').unwrap()];
+    // Revoke asks first, on a page of its own.
+    let revoke_path = revoke_link(&html);
+    let confirm = browser.get(&revoke_path).await;
+    assert_eq!(confirm.status(), StatusCode::OK);
+    let confirm = confirm.text().await.unwrap();
+    assert!(confirm.contains("Revoke Charting App?"), "{confirm}");
+    assert_eq!(
+        account_id(&app, Env::Paper, token).await,
+        Some(paper2.clone()),
+        "asking changes nothing"
+    );
     let revoked = browser
-        .post(revoke_path, &[("csrf", &hidden(&html, "csrf"))])
+        .post(&revoke_path, &[("csrf", &hidden(&confirm, "csrf"))])
         .await;
     assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
-    assert_eq!(header(&revoked, "location"), "/account/apps");
+    assert_eq!(header(&revoked, "location"), "/account/apps?notice=revoked");
 
     assert_eq!(account_id(&app, Env::Paper, token).await, None);
     assert_eq!(account_id(&app, Env::Live, token).await, None);
-    let html = browser.get("/account/apps").await.text().await.unwrap();
+    let html = browser
+        .get("/account/apps?notice=revoked")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("No app has access"), "{html}");
+    assert!(html.contains("Access revoked"), "a notice: {html}");
 }
 
 #[tokio::test]
@@ -528,8 +546,7 @@ async fn revoking_from_the_apps_page_needs_the_csrf_token_and_the_owner() {
         StatusCode::SEE_OTHER
     );
     let html = owner.get("/account/apps").await.text().await.unwrap();
-    let start = html.find("action=\"/account/apps/").unwrap() + "action=\"".len();
-    let revoke_path = html[start..start + html[start..].find('"').unwrap()].to_owned();
+    let revoke_path = revoke_link(&html);
 
     let forged = owner.post(&revoke_path, &[]).await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);

@@ -122,6 +122,13 @@ impl<'a> Browser<'a> {
     }
 }
 
+/// The first "Revoke access…" link of a connected-apps page: the path of the
+/// confirmation page, to whose form the revocation is posted.
+pub fn revoke_link(html: &str) -> String {
+    let start = html.find("href=\"/account/apps/").expect("a revoke link") + "href=\"".len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
 /// `/oauth/authorize?…` for `client` with the fixture's redirect URI and `extra`
 /// parameters (already encoded).
 pub fn authorize_path(client: &CreatedClient, extra: &str) -> String {

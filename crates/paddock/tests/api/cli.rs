@@ -308,3 +308,288 @@ async fn a_database_of_a_newer_schema_is_refused() {
     let line = cli.fails(&["client", "list"]);
     assert!(line.contains("newer"), "{line}");
 }
+
+#[test]
+fn brokers_users_and_accounts_can_be_listed_and_found_again() {
+    let cli = Cli::new();
+    let broker = cli.json(&["broker", "create", "--name", "Acme"]);
+    let user = cli.json_with_stdin(
+        &["user", "create", "--email", "ann@example.com"],
+        "a long enough password\n",
+    );
+    let account = cli.json(&[
+        "account",
+        "create",
+        "--user",
+        text(&user, "id"),
+        "--broker",
+        text(&broker, "id"),
+        "--env",
+        "paper",
+    ]);
+
+    let brokers = cli.json(&["broker", "list"]);
+    assert_eq!(brokers["brokers"][0]["id"], broker["id"]);
+    assert!(
+        brokers["brokers"][0].get("secret").is_none(),
+        "secrets are shown once"
+    );
+    let users = cli.json(&["user", "list"]);
+    assert_eq!(users["users"][0]["email"], "ann@example.com");
+    let accounts = cli.json(&["account", "list"]);
+    assert_eq!(accounts["accounts"][0]["id"], account["id"]);
+
+    // Found by id, or by what an operator is more likely to still have.
+    for id in [text(&broker, "id"), text(&broker, "key_id")] {
+        assert_eq!(cli.json(&["broker", "show", id])["id"], broker["id"]);
+    }
+    for id in [text(&user, "id"), "Ann@Example.com"] {
+        let shown = cli.json(&["user", "show", id]);
+        assert_eq!(shown["id"], user["id"]);
+        assert_eq!(shown["accounts"][0]["id"], account["id"], "{shown}");
+    }
+    for id in [text(&account, "id"), text(&account, "account_number")] {
+        assert_eq!(cli.json(&["account", "show", id])["id"], account["id"]);
+    }
+
+    // Text for people, one line per record.
+    let out = cli.run_with_stdin(&["account", "list"], "");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1);
+    assert!(stdout.contains(text(&account, "account_number")));
+
+    // What is not there says where to look.
+    for kind in ["broker", "user", "account", "client"] {
+        let id = if kind == "client" {
+            "7a3c52a910e1dc2abbb14da2b6b8e711"
+        } else {
+            "0d18ae51-3c94-4511-b209-101e1666416b"
+        };
+        let line = cli.fails(&[kind, "show", id]);
+        assert!(line.contains(&format!("paddock {kind} list")), "{line}");
+    }
+}
+
+/// Every usage mistake is one line that ends with exactly one hint.
+#[test]
+fn every_usage_mistake_ends_with_one_hint() {
+    let cli = Cli::new();
+    let line = cli.fails(&["client"]);
+    for sub in [
+        "create",
+        "list",
+        "show",
+        "disable",
+        "enable",
+        "rotate-secret",
+    ] {
+        assert!(line.contains(sub), "the subcommands: {line}");
+    }
+    for args in [
+        &["client"][..],
+        &["serve", "--listen", "not-an-address"],
+        &["broker", "create", "--name"],
+        &["broker", "create", "--name", "B", "--bogus"],
+        &["no-such-command"],
+        &["user"],
+    ] {
+        let line = cli.fails(args);
+        assert_eq!(line.matches("--help").count(), 1, "{args:?}: {line}");
+        assert!(!line.contains("tip:"), "{args:?}: {line}");
+    }
+    let line = cli.fails(&["serve", "--listen", "not-an-address"]);
+    assert!(line.contains("paddock serve --help"), "{line}");
+}
+
+fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn config_check_reports_a_valid_file_and_the_first_mistake() {
+    let cli = Cli::new();
+    let dir = tempfile::tempdir().unwrap();
+    let good = write_config(
+        dir.path(),
+        "good.toml",
+        "listen = \"127.0.0.1:9123\"\ncode-ttl-secs = 300\nlog-format = \"json\"\n",
+    );
+    let checked = cli.json(&["config", "check", good.to_str().unwrap()]);
+    assert_eq!(checked["valid"], true);
+    assert_eq!(checked["listen"], "127.0.0.1:9123");
+    assert_eq!(checked["issuer"], "http://127.0.0.1:9123");
+    assert_eq!(checked["log_format"], "json");
+
+    for (name, text, says) in [
+        ("typo.toml", "lisen = \"127.0.0.1:1\"\n", "lisen"),
+        ("range.toml", "code-ttl-secs = 900\n", "900"),
+        ("address.toml", "listen = \"nowhere\"\n", "nowhere"),
+        ("syntax.toml", "listen = \n", "not valid"),
+        ("issuer.toml", "listen = \"0.0.0.0:8080\"\n", "--issuer"),
+    ] {
+        let file = write_config(dir.path(), name, text);
+        let line = cli.fails(&["config", "check", file.to_str().unwrap()]);
+        assert!(line.contains(says), "{name}: {line}");
+    }
+    let line = cli.fails(&["config", "check", "/nonexistent/paddock.toml"]);
+    assert!(line.contains("/nonexistent/paddock.toml"), "{line}");
+}
+
+/// A `paddock serve` process, stopped when dropped.
+struct Served {
+    child: std::process::Child,
+    stderr: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    /// Starts `paddock ARGS` with `envs`, stderr to a file, and waits until `address`
+    /// answers `/healthz`.
+    fn start(args: &[&str], envs: &[(&str, &str)], address: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let stderr = dir.path().join("stderr.log");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_paddock"));
+        command
+            .arg("--database")
+            .arg(dir.path().join("serve.db"))
+            .args(args)
+            .env_remove("PADDOCK_DATABASE_URL")
+            .env_remove("PADDOCK_LISTEN")
+            .env_remove("PADDOCK_LOG_FORMAT")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap());
+        for (name, value) in envs {
+            command.env(name, value);
+        }
+        let served = Self {
+            child: command.spawn().unwrap(),
+            stderr,
+            _dir: dir,
+        };
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(address).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "nothing answers on {address}: {}",
+                served.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        served
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+#[test]
+fn settings_come_from_flag_then_environment_then_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let [from_file, from_env, from_flag] = [free_address(), free_address(), free_address()];
+    let config = write_config(
+        dir.path(),
+        "paddock.toml",
+        &format!("listen = \"{from_file}\"\n"),
+    );
+    let config = config.to_str().unwrap();
+
+    let served = Served::start(&["serve", "--config", config], &[], &from_file);
+    drop(served);
+    let served = Served::start(
+        &["serve", "--config", config],
+        &[("PADDOCK_LISTEN", &from_env)],
+        &from_env,
+    );
+    drop(served);
+    let _served = Served::start(
+        &["serve", "--config", config, "--listen", &from_flag],
+        &[("PADDOCK_LISTEN", &from_env)],
+        &from_flag,
+    );
+}
+
+/// A GET over a plain socket (these tests are synchronous): the status code.
+fn http_get(address: &str, path: &str, bearer: &str) -> u16 {
+    use std::io::Read as _;
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {bearer}\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn logs_are_one_json_object_per_line_and_never_hold_a_token() {
+    let address = free_address();
+    let served = Served::start(
+        &["serve", "--listen", &address, "--log-format", "json"],
+        &[],
+        &address,
+    );
+    let token = "pdk_at_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    assert_eq!(http_get(&address, "/paper/v2/account", token), 401);
+    let code = "pdk_ac_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+    assert_eq!(
+        http_get(
+            &address,
+            &format!("/v1/oauth/token/{code}?code={code}"),
+            token
+        ),
+        405
+    );
+    let log = served.log();
+    drop(served);
+
+    assert!(!log.contains("pdk_"), "no token or code in the logs: {log}");
+    assert!(!log.contains('\u{1b}'), "no colour codes in a file: {log}");
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let requests: Vec<&Value> = lines.iter().filter(|l| l["method"].is_string()).collect();
+    assert_eq!(requests.len(), 2, "each request logged once: {log}");
+    let account = requests[0];
+    assert_eq!(account["method"], "GET");
+    assert_eq!(account["route"], "/paper/v2/account");
+    assert_eq!(account["status"], 401);
+    assert!(account["latency_ms"].is_number(), "{account}");
+    assert_eq!(account["request_id"].as_str().unwrap().len(), 32);
+    assert_eq!(requests[1]["route"], "/v1/oauth/token/{token_id}");
+}
+
+#[test]
+fn text_logs_have_no_colour_codes_in_a_file() {
+    let address = free_address();
+    let served = Served::start(&["serve", "--listen", &address], &[], &address);
+    assert_eq!(http_get(&address, "/healthz", "x"), 200);
+    let log = served.log();
+    drop(served);
+    assert!(log.contains("/healthz"), "{log}");
+    assert!(!log.contains('\u{1b}'), "{log}");
+}

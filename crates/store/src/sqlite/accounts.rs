@@ -86,6 +86,16 @@ impl UserStore for SqliteStore {
             .map(user_from_row)
             .transpose()
     }
+
+    async fn users(&self) -> StoreResult<Vec<User>> {
+        sqlx::query(select_users!("1 = 1 ORDER BY created_at, id"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(user_from_row)
+            .collect()
+    }
 }
 
 #[async_trait]
@@ -130,6 +140,16 @@ impl AccountStore for SqliteStore {
     async fn accounts_of_user(&self, user: UserId) -> StoreResult<Vec<Account>> {
         sqlx::query(select_accounts!("user_id = $1 ORDER BY env, created_at"))
             .bind(user.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(account_from_row)
+            .collect()
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<Account>> {
+        sqlx::query(select_accounts!("1 = 1 ORDER BY created_at, id"))
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?

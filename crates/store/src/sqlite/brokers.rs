@@ -69,4 +69,14 @@ impl BrokerStore for SqliteStore {
             .map(broker_from_row)
             .transpose()
     }
+
+    async fn brokers(&self) -> StoreResult<Vec<Broker>> {
+        sqlx::query(select_brokers!("1 = 1 ORDER BY created_at, id"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(broker_from_row)
+            .collect()
+    }
 }
