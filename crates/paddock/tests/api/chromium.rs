@@ -4,6 +4,7 @@
 //! WebDriver is plain HTTP and JSON, spoken here with reqwest. Where Chromium or
 //! chromedriver is not installed, the test prints a SKIP line and passes.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,19 +16,60 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::browser::redirect_param;
-use crate::helpers::{USER_EMAIL, USER_PASSWORD, spawn_app};
+use paddock::demo;
+
+use crate::helpers::spawn_app;
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 struct WebDriver {
     http: reqwest::Client,
-    session: String,
-    driver: Child,
-    _profile: tempfile::TempDir,
+    /// `http://127.0.0.1:PORT/session/ID`; `None` once the session has ended.
+    session: Option<String>,
+    driver_port: u16,
+    /// Declared last: dropped after the session has ended. `None` once `quit` stopped them.
+    processes: Option<Processes>,
 }
 
 fn find(candidates: &[&str]) -> Option<PathBuf> {
     candidates.iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
+/// chromedriver and every Chromium process it starts, with the one directory they all
+/// write to (profile and temporary files). Dropping it ends them all and removes the
+/// directory, whether the test passed, failed or panicked.
+struct Processes {
+    driver: Child,
+    /// Every Chromium process names this directory in its command line (the profile
+    /// is inside it), which is how strays are found.
+    scratch: tempfile::TempDir,
+}
+
+impl Processes {
+    /// The processes started for this browser that are still alive, chromedriver aside.
+    fn alive(&self) -> Vec<u32> {
+        alive_of(Some(self.driver.id()), self.scratch.path())
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        // chromedriver leads its own process group (see `start`): end the group, then
+        // anything that left it but still names our directory.
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        for pid in self.alive() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
 }
 
 impl WebDriver {
@@ -55,12 +97,22 @@ impl WebDriver {
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
+        let scratch = tempfile::Builder::new()
+            .prefix("paddock-chromium-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        let tmp = scratch.path().join("tmp");
+        std::fs::create_dir(&tmp).map_err(|e| e.to_string())?;
         let driver = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
+            // Chromium's own temporary files go into the scratch directory too.
+            .env("TMPDIR", &tmp)
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", chromedriver.display()))?;
+        let processes = Processes { driver, scratch };
         let http = reqwest::Client::new();
         let base = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
@@ -74,7 +126,7 @@ impl WebDriver {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let profile = processes.scratch.path().join("profile");
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -83,8 +135,8 @@ impl WebDriver {
                     "--headless=new", "--no-sandbox", "--disable-gpu",
                     "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--disable-dev-shm-usage", "--no-first-run",
-                    "--window-size=430,1200",
-                    format!("--user-data-dir={}", profile.path().display()),
+                    "--hide-scrollbars", "--window-size=1200,900",
+                    format!("--user-data-dir={}", profile.display()),
                 ],
             },
         }}});
@@ -102,14 +154,36 @@ impl WebDriver {
             .ok_or_else(|| format!("Chromium did not start: {created}"))?;
         Ok(Self {
             http,
-            session: format!("{base}/session/{session}"),
-            driver,
-            _profile: profile,
+            session: Some(format!("{base}/session/{session}")),
+            driver_port: port,
+            processes: Some(processes),
         })
     }
 
+    /// Ends the session (chromedriver closes Chromium), gives Chromium a moment to exit
+    /// on its own, then stops chromedriver and whatever is left; returns the processes
+    /// of this browser still alive afterwards.
+    async fn quit(mut self) -> Vec<u32> {
+        if let Some(session) = self.session.take() {
+            let _ = self.http.delete(&session).send().await;
+        }
+        let Some(processes) = self.processes.take() else {
+            return Vec::new();
+        };
+        let scratch = processes.scratch.path().to_owned();
+        let group = processes.driver.id();
+        let started = Instant::now();
+        while !processes.alive().is_empty() && started.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drop(processes);
+        assert!(!scratch.exists(), "the scratch directory is removed");
+        alive_of(Some(group), &scratch)
+    }
+
     async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let mut request = self.http.request(method, format!("{}{path}", self.session));
+        let session = self.session.as_deref().expect("a live session");
+        let mut request = self.http.request(method, format!("{session}{path}"));
         if !body.is_null() {
             request = request.json(&body);
         }
@@ -183,6 +257,50 @@ impl WebDriver {
         }
     }
 
+    /// Resizes the window; headless Chromium has no browser UI, so this is the viewport.
+    async fn resize(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            json!({"width": width, "height": height}),
+        )
+        .await;
+    }
+
+    /// The height of the first element matching `css`, in CSS pixels.
+    async fn height(&self, css: &str) -> f64 {
+        let id = self.element(css).await;
+        let rect = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/element/{id}/rect"),
+                Value::Null,
+            )
+            .await;
+        rect["height"].as_f64().unwrap()
+    }
+
+    /// The rendered text of the first element matching `css`.
+    async fn text(&self, css: &str) -> String {
+        let id = self.element(css).await;
+        let text = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/element/{id}/text"),
+                Value::Null,
+            )
+            .await;
+        text.as_str().unwrap().to_owned()
+    }
+
+    /// Saves a screenshot as `name` in `PADDOCK_SCREENSHOT_DIR`, when that is set (the
+    /// README's pictures are made this way, from the demo data).
+    async fn screenshot_as(&self, name: &str) {
+        if let Ok(dir) = std::env::var("PADDOCK_SCREENSHOT_DIR") {
+            self.screenshot(&Path::new(&dir).join(name)).await;
+        }
+    }
+
     async fn screenshot(&self, to: &Path) {
         use base64::Engine as _;
         let png = self
@@ -196,10 +314,60 @@ impl WebDriver {
 }
 
 impl Drop for WebDriver {
+    /// A test that failed or panicked ends here without `quit`: end the session all the
+    /// same, synchronously (no runtime to await on in a drop), so that chromedriver
+    /// closes Chromium; `Processes` then stops whatever is left.
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        let Some(session) = self.session.take() else {
+            return;
+        };
+        let Some(path) = session.split_once("/session/").map(|(_, id)| id) else {
+            return;
+        };
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.driver_port)) {
+            use std::io::{Read as _, Write as _};
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let request = format!(
+                "DELETE /session/{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            if stream.write_all(request.as_bytes()).is_ok() {
+                let _ = stream.read_to_end(&mut Vec::new());
+            }
+        }
     }
+}
+
+/// The processes alive (zombies aside) that are in process group `group` or whose
+/// command line names `marker`.
+fn alive_of(group: Option<u32>, marker: &Path) -> Vec<u32> {
+    let marker = marker.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| Some(pid) != group)
+        .filter(|pid| {
+            // `pid (comm) state ppid pgrp …`; comm may hold spaces, so read after it.
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let mut fields = stat
+                .rsplit_once(')')
+                .map_or("", |(_, rest)| rest)
+                .split_whitespace();
+            let state = fields.next();
+            let pgrp = fields.nth(1).and_then(|f| f.parse::<u32>().ok());
+            if state == Some("Z") {
+                return false;
+            }
+            group.is_some() && pgrp == group
+                || std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(&marker))
+        })
+        .collect()
 }
 
 /// The app's side of the redirect: a loopback server that answers every request with a
@@ -226,6 +394,10 @@ async fn callback_server() -> (String, mpsc::UnboundedReceiver<String>) {
     (format!("http://127.0.0.1:{}/callback", address.port()), rx)
 }
 
+/// Desktop and phone widths, in CSS pixels.
+const DESKTOP: (u32, u32) = (1200, 900);
+const PHONE: (u32, u32) = (390, 844);
+
 #[tokio::test]
 async fn a_person_signs_in_and_allows_in_headless_chromium() {
     let driver = match WebDriver::start().await {
@@ -237,34 +409,47 @@ async fn a_person_signs_in_and_allows_in_headless_chromium() {
             return;
         }
     };
+    // The demo's own data, so that the screenshots show what a new user will see.
     let app = spawn_app().await;
+    demo::seed(app.store.as_ref(), app.clock.now())
+        .await
+        .unwrap();
     let (callback, mut requests) = callback_server().await;
+    // The demo client's redirect is a loopback one: any port of localhost matches.
+    let callback = callback.replace("127.0.0.1", "localhost");
     let redirect: String = url::form_urlencoded::byte_serialize(callback.as_bytes()).collect();
-    let authorize = app.url(&format!(
-        "/oauth/authorize?response_type=code&client_id={}&redirect_uri={redirect}\
-         &state=chromium-state&scope=account%3Awrite%20trading",
-        app.fx.client.id()
-    ));
+    let authorize = demo::authorization_url(&app.base)
+        .replace("http%3A%2F%2Flocalhost%3A8000%2Fcallback", &redirect);
+
+    driver.goto(&app.url("/")).await;
+    assert_eq!(driver.title().await, "Home · paddock");
+    driver.screenshot_as("home.png").await;
 
     driver.goto(&authorize).await;
     assert_eq!(driver.title().await, "Sign in · paddock");
-    driver.type_into("#email", USER_EMAIL).await;
-    driver.type_into("#password", USER_PASSWORD).await;
+    driver.type_into("#email", demo::USER_EMAIL).await;
+    driver.type_into("#password", demo::USER_PASSWORD).await;
     driver.click("button[type=submit]").await;
 
     driver.wait_for_url(&app.url("/oauth/authorize?")).await;
-    assert_eq!(driver.title().await, "Connect Charting App · paddock");
-    if let Ok(dir) = std::env::var("PADDOCK_SCREENSHOT_DIR") {
-        driver
-            .screenshot(&Path::new(&dir).join("consent.png"))
-            .await;
-    }
+    assert_eq!(driver.title().await, "Connect Demo Trading App · paddock");
+    driver.screenshot_as("consent.png").await;
+    driver.resize(PHONE.0, PHONE.1).await;
+    let phone_header = driver.height("header.top").await;
+    driver.screenshot_as("consent-phone.png").await;
+    driver.resize(DESKTOP.0, DESKTOP.1).await;
+    let desktop_header = driver.height("header.top").await;
+    // One row of links at both widths: nothing wraps onto a second or third line.
+    assert!(
+        phone_header < 64.0 && (phone_header - desktop_header).abs() < 2.0,
+        "header {phone_header}px on a phone, {desktop_header}px on a desktop"
+    );
     driver.click("button[value=allow]").await;
 
     let landed = driver.wait_for_url(&callback).await;
     assert_eq!(
         redirect_param(&landed, "state").as_deref(),
-        Some("chromium-state")
+        Some("demo-state")
     );
     assert_eq!(
         redirect_param(&landed, "iss").as_deref(),
@@ -277,17 +462,56 @@ async fn a_person_signs_in_and_allows_in_headless_chromium() {
         "the app saw {seen}"
     );
 
-    let response = app.redeem(&code, (&app.fx.client).into(), &callback).await;
+    let response = app
+        .http
+        .post(app.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("client_id", demo::CLIENT_ID),
+            ("client_secret", demo::CLIENT_SECRET),
+            ("redirect_uri", callback.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     let token = body["access_token"].as_str().unwrap();
     assert_eq!(body["scope"], "account:write trading");
+    for env in [Env::Live, Env::Paper] {
+        assert_eq!(app.get_account(env, token).await.status(), StatusCode::OK);
+    }
+
+    // The connected apps page, then revoking, which asks first and leaves a notice.
+    driver.goto(&app.url("/account/apps")).await;
+    assert_eq!(driver.title().await, "Connected apps · paddock");
+    driver.screenshot_as("apps.png").await;
+    for (width, height) in [PHONE, DESKTOP] {
+        driver.resize(width, height).await;
+        let header = driver.height("header.top").await;
+        assert!(header < 64.0, "header {header}px at {width}px wide");
+    }
+    driver.click("a.button.danger").await;
+    assert_eq!(driver.title().await, "Revoke Demo Trading App · paddock");
+    driver.screenshot_as("revoke.png").await;
+    driver.click("button.danger").await;
+    driver
+        .wait_for_url(&app.url("/account/apps?notice=revoked"))
+        .await;
     assert_eq!(
-        app.get_account(Env::Live, token).await.status(),
-        StatusCode::OK
+        driver.text(".notice").await,
+        "Access revoked: that app can no longer reach your accounts."
     );
     assert_eq!(
         app.get_account(Env::Paper, token).await.status(),
-        StatusCode::OK
+        StatusCode::UNAUTHORIZED
     );
+
+    driver.click("button.link").await;
+    driver.wait_for_url(&app.url("/login")).await;
+    assert_eq!(driver.text(".notice").await, "You have signed out.");
+
+    let left = driver.quit().await;
+    assert!(left.is_empty(), "browser processes left running: {left:?}");
 }
