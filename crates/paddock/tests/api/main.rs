@@ -16,5 +16,6 @@ mod garbage;
 mod hardening;
 mod helpers;
 mod ops;
+mod standards;
 mod storage;
 mod token;
