@@ -12,6 +12,7 @@ pub mod error;
 pub mod form;
 pub mod grant;
 pub mod ids;
+pub mod introspection;
 pub mod model;
 pub mod password;
 pub mod pkce;

@@ -4,7 +4,10 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use paddock_core::error::OAuthError;
+use paddock_core::form::Params;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -39,4 +42,32 @@ pub fn body_rejection(rejection: BytesRejection) -> ApiError {
         },
         _ => ApiError::bad_request(format!("the body could not be read: {rejection}")),
     }
+}
+
+/// The form body of an OAuth endpoint (token, introspection, revocation: RFC 6749
+/// §4.1.3, RFC 7662 §2.1, RFC 7009 §2.1), each parameter at most once. Anything else
+/// is a 400 `invalid_request` in the token endpoint's dual body, never axum's plain text.
+pub fn oauth_form(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Params, ApiError> {
+    let invalid = |description: String| ApiError::token(OAuthError::invalid_request(description));
+    let body = body.map_err(|e| invalid(format!("the body could not be read: {e}")))?;
+    // The media type, parameters such as `charset` aside, compared as RFC 9110 says:
+    // case-insensitively. A request without a Content-Type is read as a form.
+    let form_media_type = |value: &HeaderValue| {
+        value.to_str().is_ok_and(|ct| {
+            let media_type = ct.split(';').next().unwrap_or_default().trim();
+            media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+    };
+    if headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|ct| !form_media_type(ct))
+    {
+        return Err(invalid(
+            "the body must be application/x-www-form-urlencoded (RFC 6749 section 3.2)".into(),
+        ));
+    }
+    Params::parse(&body).map_err(|e| invalid(e.to_string()))
 }

@@ -20,6 +20,9 @@ use crate::{oauth, ops, trading};
         oauth::broker::issue_code,
         oauth::broker::revoke_token,
         oauth::token::token,
+        oauth::introspect::introspect,
+        oauth::revoke::revoke,
+        oauth::metadata::metadata,
         trading::account::get_account,
         ops::healthz,
         ops::readyz,
@@ -27,7 +30,7 @@ use crate::{oauth, ops, trading};
     modifiers(&SecuritySchemes, &PaperBase),
     tags(
         (name = "Broker API", description = "For brokers, with HTTP Basic key id and secret (seeds 000, 001, 003)"),
-        (name = "OAuth", description = "For apps: the token endpoint (seed 002)"),
+        (name = "OAuth", description = "For apps: the token endpoint (seed 002); and the standards endpoints: metadata (RFC 8414), introspection (RFC 7662, for apps and for brokers' API gateways), revocation (RFC 7009)"),
         (name = "Trading API", description = "For apps, with a Bearer access token"),
         (name = "Operations", description = "Health checks"),
     )

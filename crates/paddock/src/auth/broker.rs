@@ -6,6 +6,7 @@ use axum::http::request::Parts;
 use paddock_core::ids::BrokerKeyId;
 use paddock_core::model::Broker;
 use paddock_core::secret::BrokerSecret;
+use paddock_core::store::StoreError;
 
 use super::basic::parse_basic;
 use crate::error::ApiError;
@@ -16,6 +17,51 @@ use crate::throttle::retry_after_secs;
 pub struct BrokerAuth(pub Broker);
 
 const INVALID: &str = "the broker credentials are not valid";
+
+/// Why broker credentials were refused. Each surface words the refusal its own way
+/// (Alpaca's body on the Broker API, the OAuth body at `/oauth/introspect`), so the
+/// check itself says only what went wrong.
+#[derive(Debug)]
+pub enum BrokerAuthError {
+    /// Unknown key id or wrong secret.
+    Invalid,
+    /// Too many wrong secrets for this key id: retry after this many seconds.
+    Throttled(u64),
+    Store(StoreError),
+}
+
+/// The broker that `key_id` and `secret` (the two halves of its HTTP Basic
+/// credentials) prove, shared by the Broker API and the introspection endpoint so that
+/// both count failures in the same throttle.
+///
+/// As for clients (auth::client): the right secret always passes; wrong ones for an
+/// existing broker are counted and, past the limit, refused until the window ends.
+pub async fn authenticate_broker(
+    state: &AppState,
+    key_id: &str,
+    secret: &str,
+) -> Result<Broker, BrokerAuthError> {
+    let key_id = BrokerKeyId::parse(key_id).map_err(|_| BrokerAuthError::Invalid)?;
+    let broker = state
+        .store
+        .broker_by_key_id(&key_id)
+        .await
+        .map_err(BrokerAuthError::Store)?;
+    let secret = BrokerSecret::parse(secret).ok();
+    match (broker, secret) {
+        (Some(broker), Some(secret)) if broker.verify_secret(&secret) => Ok(broker),
+        (Some(_), _) => {
+            let now = state.clock.now();
+            let throttle = &state.throttles.broker_auth;
+            throttle
+                .check(key_id.as_str(), now)
+                .map_err(|wait| BrokerAuthError::Throttled(retry_after_secs(wait)))?;
+            throttle.record_failure(key_id.as_str(), now);
+            Err(BrokerAuthError::Invalid)
+        }
+        (None, _) => Err(BrokerAuthError::Invalid),
+    }
+}
 
 impl FromRequestParts<AppState> for BrokerAuth {
     type Rejection = ApiError;
@@ -33,24 +79,11 @@ impl FromRequestParts<AppState> for BrokerAuth {
                     "the Authorization header must use the Basic scheme with your key id and secret",
                 )
             })?;
-        let key_id = BrokerKeyId::parse(&credentials.user)
-            .map_err(|_| ApiError::broker_unauthorized(INVALID))?;
-        let broker = state.store.broker_by_key_id(&key_id).await?;
-        let secret = BrokerSecret::parse(&credentials.password).ok();
-        match (broker, secret) {
-            (Some(broker), Some(secret)) if broker.verify_secret(&secret) => Ok(BrokerAuth(broker)),
-            // As for clients (auth::client): the right secret always passes; wrong ones
-            // for an existing broker are counted and, past the limit, answered 429.
-            (Some(_), _) => {
-                let now = state.clock.now();
-                let throttle = &state.throttles.broker_auth;
-                throttle
-                    .check(key_id.as_str(), now)
-                    .map_err(|wait| ApiError::throttled(retry_after_secs(wait)))?;
-                throttle.record_failure(key_id.as_str(), now);
-                Err(ApiError::broker_unauthorized(INVALID))
-            }
-            (None, _) => Err(ApiError::broker_unauthorized(INVALID)),
+        match authenticate_broker(state, &credentials.user, &credentials.password).await {
+            Ok(broker) => Ok(BrokerAuth(broker)),
+            Err(BrokerAuthError::Invalid) => Err(ApiError::broker_unauthorized(INVALID)),
+            Err(BrokerAuthError::Throttled(secs)) => Err(ApiError::throttled(secs)),
+            Err(BrokerAuthError::Store(e)) => Err(e.into()),
         }
     }
 }

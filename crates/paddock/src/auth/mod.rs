@@ -7,5 +7,5 @@ mod client;
 
 pub use basic::{BasicCredentials, parse_basic};
 pub use bearer::{Base, BearerGrant};
-pub use broker::BrokerAuth;
+pub use broker::{BrokerAuth, BrokerAuthError, authenticate_broker};
 pub use client::{ClientCredentials, authenticate_client};

@@ -5,11 +5,10 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
+use axum::http::header::{CACHE_CONTROL, PRAGMA};
 use axum::response::{IntoResponse, Response};
 use paddock_core::error::{OAuthError, OAuthErrorCode};
-use paddock_core::form::Params;
 use paddock_core::grant::{CodeGrant, RedemptionRequest, TokenIssue};
 use paddock_core::ids::GrantId;
 use paddock_core::pkce::CodeVerifier;
@@ -20,6 +19,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{ClientCredentials, authenticate_client};
 use crate::error::{ApiError, TokenErrorBody};
+use crate::extract::oauth_form;
 use crate::state::AppState;
 
 /// The token request (RFC 6749 §4.1.3), form-encoded.
@@ -79,24 +79,7 @@ pub async fn token(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|e| invalid_request(format!("the body could not be read: {e}")))?;
-    // The media type, parameters such as `charset` aside, compared as RFC 9110 says:
-    // case-insensitively. A request without a Content-Type is read as a form.
-    let form_media_type = |value: &HeaderValue| {
-        value.to_str().is_ok_and(|ct| {
-            let media_type = ct.split(';').next().unwrap_or_default().trim();
-            media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-    };
-    if headers
-        .get(CONTENT_TYPE)
-        .is_some_and(|ct| !form_media_type(ct))
-    {
-        return Err(invalid_request(
-            "the body must be application/x-www-form-urlencoded (RFC 6749 section 4.1.3)",
-        ));
-    }
-    let params = Params::parse(&body).map_err(|e| invalid_request(e.to_string()))?;
+    let params = oauth_form(&headers, body)?;
     let credentials = ClientCredentials::from_request(&headers, &params)?;
     match params.get("grant_type") {
         Some("authorization_code") => {}

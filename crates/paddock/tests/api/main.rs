@@ -17,5 +17,6 @@ mod hardening;
 mod helpers;
 mod ops;
 mod pages;
+mod standards;
 mod storage;
 mod token;
