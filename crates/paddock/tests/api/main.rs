@@ -17,6 +17,7 @@ mod hardening;
 mod helpers;
 mod ops;
 mod pages;
+mod readme;
 mod standards;
 mod storage;
 mod token;

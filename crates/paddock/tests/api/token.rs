@@ -152,7 +152,12 @@ async fn a_replayed_code_fails_and_revokes_the_first_token() {
     let second = app
         .redeem(&code, (&app.fx.client).into(), REDIRECT_URI)
         .await;
-    assert_token_error(second, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    let body = assert_token_error(second, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    let says = body["error_description"].as_str().unwrap();
+    assert!(
+        says.contains("already redeemed") && says.contains("has now been revoked"),
+        "the error says what happened to the first token: {says}"
+    );
     let refused = app.get_account(Env::Paper, token).await;
     assert_alpaca_error(refused, StatusCode::UNAUTHORIZED).await;
 }
