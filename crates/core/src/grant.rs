@@ -9,6 +9,7 @@ use crate::ids::{AccountId, BrokerId, ClientId, GrantId, UserId};
 use crate::pkce::{CodeChallenge, CodeVerifier};
 use crate::scope::ScopeSet;
 use crate::secret::Digest;
+use crate::store::{CodeState, Store, StoreResult};
 
 /// The accounts a grant reaches: at most one live and one paper account, at least one
 /// of the two (seed 002: "one live account, one paper account, or one of each").
@@ -185,6 +186,48 @@ pub struct GrantSummary {
     pub accounts: AccountBinding,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// The outcome of presenting an authorization code at the token endpoint.
+#[derive(Debug)]
+pub enum Redemption {
+    /// The code was fresh and passed the check: the token is stored.
+    Issued(CodeGrant),
+    /// The code was fresh but failed the check; it is spent all the same, so that a
+    /// verifier or redirect URI cannot be guessed by retrying.
+    Refused(OAuthError),
+    /// The code had been redeemed before; every token issued from it is now revoked
+    /// (RFC 9700 §4.5): these are their digests.
+    Replayed(Vec<Digest>),
+    /// No such code.
+    Unknown,
+}
+
+/// Redeems a code in one unit of work: spends it and, if the request passes
+/// [`CodeGrant::check_redemption`], stores the token it grants; presenting a spent code
+/// revokes every token issued from it. Of concurrent redemptions exactly one sees a
+/// fresh code.
+pub async fn redeem(
+    store: &dyn Store,
+    code: &Digest,
+    request: &RedemptionRequest<'_>,
+    issue: &TokenIssue,
+) -> StoreResult<Redemption> {
+    let now = issue.issued_at;
+    let mut tx = store.begin().await?;
+    let outcome = match tx.spend_code(code, now).await? {
+        CodeState::Fresh(grant) => match grant.check_redemption(request, now) {
+            Ok(()) => {
+                tx.insert_token(&grant.token(issue), Some(code)).await?;
+                Redemption::Issued(grant)
+            }
+            Err(refusal) => Redemption::Refused(refusal),
+        },
+        CodeState::Spent => Redemption::Replayed(tx.revoke_tokens_of_code(code, now).await?),
+        CodeState::Unknown => Redemption::Unknown,
+    };
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 /// Why a stored token is not honoured.

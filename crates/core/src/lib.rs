@@ -14,12 +14,14 @@ pub mod grant;
 pub mod ids;
 pub mod introspection;
 pub mod model;
+pub mod money;
 pub mod password;
 pub mod pkce;
 pub mod redirect;
 pub mod scope;
 pub mod secret;
 pub mod store;
+pub mod throttle;
 
 pub use env::Env;
 pub use error::{OAuthError, OAuthErrorCode};

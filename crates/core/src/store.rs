@@ -1,27 +1,61 @@
 //! The store interface. Handlers reach the database only through these traits; each
-//! backend (SQLite now, PostgreSQL later) implements them, and the handlers do not
-//! change when the backend does.
+//! backend (SQLite, PostgreSQL) implements them, and the handlers do not change when
+//! the backend does. Single-record reads and writes are methods of the store; a change
+//! of several records is a unit of work ([`Store::begin`]), whose rules live in core
+//! (for example [`crate::grant::redeem`]) rather than in each backend.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::error::OAuthError;
-use crate::grant::{CodeGrant, GrantSummary, NewToken, TokenGrant, TokenIssue};
+use crate::grant::{CodeGrant, GrantSummary, NewToken, TokenGrant};
 use crate::ids::{AccountId, BrokerId, BrokerKeyId, ClientId, GrantId, UserId};
 use crate::model::{Account, Broker, Client, ClientStatus, User};
 use crate::password::Email;
 use crate::secret::Digest;
+use crate::throttle::ThrottleWindow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A uniqueness rule refused the write; the message names the rule.
+    /// A uniqueness rule refused the write.
     #[error("{0}")]
-    Conflict(String),
-    /// A referenced record does not exist; the message names it.
+    Conflict(Conflict),
+    /// A record the write refers to does not exist.
     #[error("{0}")]
-    Missing(String),
+    Missing(Missing),
+    /// The database could not be reached in time; the request may succeed later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The uniqueness rules a write can break, each recognised by its constraint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("a user with this e-mail address exists")]
+    EmailTaken,
+    #[error("the user already has a live account (a user has at most one)")]
+    LiveAccountExists,
+    #[error("the account number is taken")]
+    AccountNumberTaken,
+    #[error("a broker with this key id exists")]
+    BrokerKeyIdTaken,
+    /// A record with the same id (a UUID, a client_id, a digest) exists.
+    #[error("a record with this id exists")]
+    IdTaken,
+}
+
+/// The records a write can refer to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Missing {
+    #[error("the user does not exist")]
+    User,
+    #[error("the broker does not exist")]
+    Broker,
+    #[error("the client does not exist")]
+    Client,
+    #[error("the account does not exist")]
+    Account,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -63,52 +97,47 @@ pub trait ClientStore {
     async fn client(&self, id: &ClientId) -> StoreResult<Option<Client>>;
     /// Every client, oldest first.
     async fn clients(&self) -> StoreResult<Vec<Client>>;
-    /// `false` when there is no such client.
-    async fn set_client_status(&self, id: &ClientId, status: ClientStatus) -> StoreResult<bool>;
-    /// `false` when there is no such client.
-    async fn set_client_secret(&self, id: &ClientId, digest: &Digest) -> StoreResult<bool>;
+    /// Disables or enables the client, and tells every node. `false` when there is no
+    /// such client.
+    async fn set_client_status(
+        &self,
+        id: &ClientId,
+        status: ClientStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Replaces the client's secret digest, and tells every node. `false` when there is
+    /// no such client.
+    async fn set_client_secret(
+        &self,
+        id: &ClientId,
+        digest: &Digest,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 }
 
-/// The outcome of presenting an authorization code at the token endpoint.
+/// What the store knows of a presented authorization code, as it spends it.
 #[derive(Debug)]
-pub enum Redemption {
-    /// The code was fresh and passed the check: the token is stored.
-    Issued(CodeGrant),
-    /// The code was fresh but failed the check; it is spent all the same, so that a
-    /// verifier or redirect URI cannot be guessed by retrying.
-    Refused(OAuthError),
-    /// The code had been redeemed before; every token issued from it is now revoked
-    /// (RFC 9700 §4.5).
-    Replayed,
+pub enum CodeState {
+    /// The code was fresh; it is now spent, and this is what it grants.
+    Fresh(CodeGrant),
+    /// The code had been spent before.
+    Spent,
     /// No such code.
     Unknown,
 }
-
-/// The check a fresh code must pass before its token is stored, run by the store inside
-/// the transaction that spends the code.
-pub type RedemptionCheck<'a> = &'a (dyn Fn(&CodeGrant) -> Result<(), OAuthError> + Send + Sync);
 
 #[async_trait]
 pub trait GrantStore {
     async fn insert_code(&self, digest: &Digest, grant: &CodeGrant) -> StoreResult<()>;
 
-    /// Spends the code and, if `check` passes, stores the token it grants as issued from
-    /// it, all in one transaction: of concurrent redemptions exactly one sees a fresh
-    /// code. Presenting a spent code revokes every token issued from it.
-    async fn redeem_code(
-        &self,
-        code: &Digest,
-        check: RedemptionCheck<'_>,
-        token: &TokenIssue,
-    ) -> StoreResult<Redemption>;
-
+    /// Stores a token issued without a code (the Broker API's direct issuance).
     async fn insert_token(&self, token: &NewToken) -> StoreResult<()>;
 
     /// The token with its client's status: one indexed read by digest, no write.
     async fn token(&self, digest: &Digest) -> StoreResult<Option<TokenGrant>>;
 
-    /// Marks the token revoked (keeping the first revocation time). `false` when there
-    /// is no such token.
+    /// Marks the token revoked (keeping the first revocation time) and tells every
+    /// node. `false` when there is no such token.
     async fn revoke_token(&self, digest: &Digest, now: DateTime<Utc>) -> StoreResult<bool>;
 
     /// The user's grants that are neither revoked nor expired at `now`, newest first.
@@ -118,19 +147,51 @@ pub trait GrantStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<GrantSummary>>;
 
-    /// Revokes the grant if it is the user's. `false` when the user has no such grant.
+    /// Revokes the grant if it is the user's, and tells every node. The revoked token's
+    /// digest, or `None` when the user has no such grant.
     async fn revoke_grant(
         &self,
         user: UserId,
         grant: GrantId,
         now: DateTime<Utc>,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<Digest>>;
 
     /// Records when tokens were last used, in one batch.
     async fn touch_tokens(&self, used: &[(Digest, DateTime<Utc>)]) -> StoreResult<()>;
 
     /// Deletes codes that expired before `before`; returns how many.
     async fn purge_codes(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+/// The grant operations of a unit of work: what redeeming a code changes together.
+#[async_trait]
+pub trait GrantTx: Send {
+    /// Spends the code: of concurrent units of work presenting one code, exactly one
+    /// sees it fresh.
+    async fn spend_code(&mut self, digest: &Digest, now: DateTime<Utc>) -> StoreResult<CodeState>;
+
+    /// Stores a token, as issued from the code `from_code` if given.
+    async fn insert_token(
+        &mut self,
+        token: &NewToken,
+        from_code: Option<&Digest>,
+    ) -> StoreResult<()>;
+
+    /// Revokes every token issued from the code, and tells every node; returns their
+    /// digests.
+    async fn revoke_tokens_of_code(
+        &mut self,
+        code: &Digest,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Digest>>;
+}
+
+/// A unit of work: what is done through it commits together, or not at all (dropped
+/// without `commit`, it rolls back). On SQLite it holds the write lock from its start;
+/// on PostgreSQL it is one transaction.
+#[async_trait]
+pub trait Tx: GrantTx + Send {
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
 /// A browser's signed-in session, kept server-side and found by the cookie's digest.
@@ -154,10 +215,85 @@ pub trait SessionStore {
     async fn purge_sessions(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// Failure counts, shared by every node: load, apply [`crate::throttle`]'s rule, save
+/// with a version check (and retry when another node saved first).
+#[async_trait]
+pub trait ThrottleStore {
+    async fn throttle(&self, key: &str) -> StoreResult<Option<Versioned<ThrottleWindow>>>;
+
+    /// Saves `window` for `key` if its version is still `expected` (`None`: if there is
+    /// no row yet). `false` when another writer came first.
+    async fn save_throttle(
+        &self,
+        key: &str,
+        window: &ThrottleWindow,
+        expected: Option<i64>,
+    ) -> StoreResult<bool>;
+
+    async fn forget_throttle(&self, key: &str) -> StoreResult<()>;
+
+    /// Deletes windows that started before `before`; returns how many.
+    async fn purge_throttles(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+/// A value and the version it was read at.
+#[derive(Clone, Debug)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: i64,
+}
+
+/// What a node may hold in memory that a change elsewhere made stale.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Invalidation {
+    /// The token was revoked.
+    Token(Digest),
+    /// The client was disabled, enabled, or given a new secret.
+    Client(ClientId),
+}
+
+/// Wakes a node when other nodes may have written invalidations.
+#[async_trait]
+pub trait ChangeFeed: Send {
+    /// Returns when there may be new invalidations: on a notification, or after a short
+    /// wait at most, so that a missed notification costs a moment, not correctness.
+    async fn next(&mut self) -> StoreResult<()>;
+}
+
+/// The log of invalidations, written in the transaction of each change, so that every
+/// node can bring its caches up to date.
+#[async_trait]
+pub trait InvalidationStore {
+    /// The invalidations after `seq`, oldest first, with their sequence numbers.
+    async fn invalidations_since(&self, seq: i64) -> StoreResult<Vec<(i64, Invalidation)>>;
+
+    /// The sequence number of the latest invalidation (0 for none): where a starting
+    /// node begins to follow the log.
+    async fn latest_invalidation(&self) -> StoreResult<i64>;
+
+    /// Starts listening for invalidations written by any process.
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>>;
+
+    /// Deletes invalidations written before `before`; returns how many.
+    async fn purge_invalidations(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
 #[async_trait]
 pub trait Store:
-    BrokerStore + UserStore + AccountStore + ClientStore + GrantStore + SessionStore + Send + Sync
+    BrokerStore
+    + UserStore
+    + AccountStore
+    + ClientStore
+    + GrantStore
+    + SessionStore
+    + ThrottleStore
+    + InvalidationStore
+    + Send
+    + Sync
 {
+    /// Starts a unit of work.
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -422,9 +422,10 @@ pub async fn set_client_status(
     store: &dyn Store,
     id: &str,
     status: ClientStatus,
+    now: DateTime<Utc>,
 ) -> Result<ClientView, AdminError> {
     let id = parse_client_id(id)?;
-    if !store.set_client_status(&id, status).await? {
+    if !store.set_client_status(&id, status, now).await? {
         return Err(no_such_client(&id));
     }
     show_client(store, id.as_str()).await
@@ -440,10 +441,11 @@ pub struct RotatedSecret {
 pub async fn rotate_client_secret(
     store: &dyn Store,
     id: &str,
+    now: DateTime<Utc>,
 ) -> Result<RotatedSecret, AdminError> {
     let id = parse_client_id(id)?;
     let secret = ClientSecret::generate(&mut rand::rng());
-    if !store.set_client_secret(&id, &secret.digest()).await? {
+    if !store.set_client_secret(&id, &secret.digest(), now).await? {
         return Err(no_such_client(&id));
     }
     Ok(RotatedSecret {

@@ -98,10 +98,10 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()> {
             .await?;
     } else {
         store
-            .set_client_secret(&client_id, &secret.digest())
+            .set_client_secret(&client_id, &secret.digest(), now)
             .await?;
         store
-            .set_client_status(&client_id, ClientStatus::Active)
+            .set_client_status(&client_id, ClientStatus::Active, now)
             .await?;
     }
     Ok(())

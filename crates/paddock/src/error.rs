@@ -10,6 +10,7 @@ use axum::http::header::{CACHE_CONTROL, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use paddock_core::error::{OAuthError, OAuthErrorCode};
+use paddock_core::scope::Scope;
 use paddock_core::store::StoreError;
 use serde::Serialize;
 
@@ -29,6 +30,9 @@ pub enum ApiError {
         challenge: Option<HeaderValue>,
         retry_after: Option<u64>,
     },
+    /// The database could not be reached in time: 503 with `Retry-After`, in both
+    /// shapes, since any surface may meet it.
+    Unavailable(StoreError),
     /// Anything unexpected: logged in full, answered with a generic 500.
     Internal(anyhow::Error),
 }
@@ -100,6 +104,27 @@ impl ApiError {
         Self::Alpaca {
             status: StatusCode::UNAUTHORIZED,
             message,
+            challenge: HeaderValue::from_str(&challenge).ok(),
+            retry_after: None,
+        }
+    }
+
+    /// 403 on the Trading API: the token lacks `scope` (RFC 6750 §3.1).
+    pub fn insufficient_scope(scope: Scope) -> Self {
+        let message = format!(
+            "the access token was not granted the `{scope}` scope this endpoint needs; \
+             authorize the app again with scope={scope}",
+            scope = scope.as_str()
+        );
+        let challenge = format!(
+            "Bearer realm=\"paddock\", error=\"insufficient_scope\", \
+             error_description=\"{}\", scope=\"{}\"",
+            quoted_string_safe(&message),
+            scope.as_str()
+        );
+        Self::Alpaca {
+            status: StatusCode::FORBIDDEN,
+            message: message.into(),
             challenge: HeaderValue::from_str(&challenge).ok(),
             retry_after: None,
         }
@@ -210,6 +235,20 @@ impl IntoResponse for ApiError {
                 add_headers(&mut response, challenge, retry_after);
                 response
             }
+            ApiError::Unavailable(error) => {
+                tracing::error!(error = %error, "the database is unavailable");
+                let status = StatusCode::SERVICE_UNAVAILABLE;
+                let message = "the database is unavailable; retry in a moment";
+                let body = TokenErrorBody {
+                    error: OAuthErrorCode::TemporarilyUnavailable.as_str(),
+                    error_description: message.into(),
+                    code: alpaca_code(status),
+                    message: message.into(),
+                };
+                let mut response = (status, Json(body)).into_response();
+                add_headers(&mut response, None, Some(1));
+                response
+            }
             ApiError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "internal error");
                 let status = StatusCode::INTERNAL_SERVER_ERROR;
@@ -236,9 +275,20 @@ fn add_headers(response: &mut Response, challenge: Option<HeaderValue>, retry_af
     }
 }
 
+/// A store error that reaches a handler unhandled: a conflict or a missing record is
+/// something the request asked for (409, 404); an unreachable database is 503; the
+/// rest is a 500. Handlers that know better (a conflict meaning bad input, say) map
+/// the error themselves first.
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        ApiError::Internal(error.into())
+        match error {
+            StoreError::Conflict(conflict) => {
+                Self::alpaca(StatusCode::CONFLICT, conflict.to_string())
+            }
+            StoreError::Missing(missing) => Self::not_found(missing.to_string()),
+            StoreError::Unavailable(_) => Self::Unavailable(error),
+            StoreError::Backend(_) => Self::Internal(error.into()),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod grant_cache;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;

@@ -308,7 +308,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let now = clock.now();
     let store: &dyn Store = shared.as_ref();
     match cli.command {
-        Command::Serve(args) => serve(args, shared, &cli.database, clock).await,
+        Command::Serve(args) => serve(args, shared, &url, clock).await,
         Command::Broker(command) => broker_command(store, command, now, out).await,
         Command::User(command) => user_command(store, command, now, out).await,
         Command::Account(command) => account_command(store, command, now, out).await,
@@ -342,7 +342,7 @@ fn check_config(file: &std::path::Path, out: Output) -> anyhow::Result<()> {
     let Command::Serve(args) = cli.command else {
         anyhow::bail!("in {}: not a serve configuration", file.display());
     };
-    DatabaseUrl::parse(&cli.database)?;
+    let database = DatabaseUrl::parse(&cli.database)?;
     let settings = args.settings()?;
     #[derive(Serialize)]
     struct Checked {
@@ -354,7 +354,8 @@ fn check_config(file: &std::path::Path, out: Output) -> anyhow::Result<()> {
     }
     let checked = Checked {
         valid: true,
-        database: cli.database,
+        // Shown without its password.
+        database: database.to_string(),
         listen: args.listen.to_string(),
         issuer: settings.issuer,
         log_format: args.log_format,
@@ -520,15 +521,16 @@ async fn client_command(
             out.print(&c, || describe_client(&c))
         }
         ClientCommand::Disable { client_id } => {
-            let c = admin::set_client_status(store, &client_id, ClientStatus::Disabled).await?;
+            let c =
+                admin::set_client_status(store, &client_id, ClientStatus::Disabled, now).await?;
             out.print(&c, || describe_client(&c))
         }
         ClientCommand::Enable { client_id } => {
-            let c = admin::set_client_status(store, &client_id, ClientStatus::Active).await?;
+            let c = admin::set_client_status(store, &client_id, ClientStatus::Active, now).await?;
             out.print(&c, || describe_client(&c))
         }
         ClientCommand::RotateSecret { client_id } => {
-            let r = admin::rotate_client_secret(store, &client_id).await?;
+            let r = admin::rotate_client_secret(store, &client_id, now).await?;
             out.print(&r, || {
                 format!(
                     "client {}\n  client_secret: {}   (shown once)",
@@ -611,7 +613,7 @@ fn read_password() -> anyhow::Result<String> {
 async fn serve(
     args: ServeArgs,
     store: Arc<dyn Store>,
-    database: &str,
+    database: &DatabaseUrl,
     clock: Clock,
 ) -> anyhow::Result<()> {
     let settings = args.settings()?;
@@ -629,7 +631,7 @@ async fn serve(
     if args.demo {
         println!("{}", demo::instructions(&settings.issuer));
     }
-    tracing::info!(address = %args.listen, database, "paddock is listening");
+    tracing::info!(address = %args.listen, database = %database, "paddock is listening");
     let state = AppState::new(store, settings, clock);
     server::run(listener, state, shutdown_signal()).await?;
     tracing::info!("paddock stopped");

@@ -18,7 +18,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
-use crate::state::AppState;
+use crate::state::{AppState, Throttles};
 use crate::{oauth, ops, pages, trading};
 
 pub fn app(state: AppState) -> Router {
@@ -68,16 +68,18 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let background = tokio::spawn(background_work(state.clone()));
+    let follower = tokio::spawn(follow_invalidations(state.clone()));
     let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     background.abort();
+    follower.abort();
     flush_last_used(&state).await;
     served
 }
 
-/// Writes token last-use times in batches and purges long-expired codes.
+/// Writes token last-use times in batches and purges what has expired.
 async fn background_work(state: AppState) {
     let mut flush = tokio::time::interval(state.settings.usage_flush_every);
     let mut purge = tokio::time::interval(Duration::from_secs(3600));
@@ -89,17 +91,70 @@ async fn background_work(state: AppState) {
     }
 }
 
-/// Deletes expired sessions, and codes a day past expiry: spent codes are kept that
-/// long so that a late replay is still recognised and revokes the token issued from it.
+/// Keeps this node's grant cache in step with every other process: reads the store's
+/// invalidation log whenever the change feed wakes it (a PostgreSQL notification, or
+/// a short poll), and drops what each entry makes stale. Errors are logged and waited
+/// out: the cache's lifetime bounds staleness meanwhile.
+async fn follow_invalidations(state: AppState) {
+    let store = state.store.as_ref();
+    let mut seen = loop {
+        match store.latest_invalidation().await {
+            Ok(seq) => break seq,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the invalidation log; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    loop {
+        let mut feed = match store.change_feed().await {
+            Ok(feed) => feed,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot follow the invalidation log; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        loop {
+            if let Err(e) = feed.next().await {
+                tracing::warn!(error = %e, "lost the change feed; reconnecting");
+                break;
+            }
+            match store.invalidations_since(seen).await {
+                Ok(changes) => {
+                    for (seq, change) in changes {
+                        state.grants.invalidate(&change);
+                        seen = seq;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read the invalidation log"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Deletes expired sessions, ended throttle windows, old invalidations, and codes a day
+/// past expiry: spent codes are kept that long so that a late replay is still
+/// recognised and revokes the token issued from it.
 async fn purge_expired(state: &AppState) {
     let now = state.clock.now();
-    match state.store.purge_codes(now - TimeDelta::days(1)).await {
+    let store = state.store.as_ref();
+    match store.purge_codes(now - TimeDelta::days(1)).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(purged = n, "purged expired authorization codes"),
         Err(e) => tracing::warn!(error = %e, "could not purge expired codes"),
     }
-    if let Err(e) = state.store.purge_sessions(now).await {
+    if let Err(e) = store.purge_sessions(now).await {
         tracing::warn!(error = %e, "could not purge expired sessions");
+    }
+    if let Err(e) = store.purge_throttles(now - Throttles::LONGEST_WINDOW).await {
+        tracing::warn!(error = %e, "could not purge ended throttle windows");
+    }
+    // Every node reads the log within a second; an hour is ample for one that was
+    // briefly cut off, and the grant cache's lifetime covers longer.
+    if let Err(e) = store.purge_invalidations(now - TimeDelta::hours(1)).await {
+        tracing::warn!(error = %e, "could not purge old invalidations");
     }
 }
 

@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::grant_cache::GrantCache;
 use crate::throttle::{FailureThrottle, LoginThrottle};
 
 #[derive(Clone)]
@@ -18,6 +19,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub clock: Clock,
     pub last_used: Arc<LastUsed>,
+    /// Validated grants, so that the Bearer check does not read the store on a hit.
+    pub grants: Arc<GrantCache>,
     pub throttles: Arc<Throttles>,
     /// Bounds the argon2 checks running at once (each takes ~19 MiB and a core for
     /// tens of milliseconds), so that a burst of logins queues instead of exhausting
@@ -32,6 +35,7 @@ impl AppState {
             settings: Arc::new(settings),
             clock,
             last_used: Arc::default(),
+            grants: Arc::default(),
             throttles: Arc::new(Throttles::default()),
             password_checks: Arc::new(Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
@@ -53,14 +57,19 @@ pub struct Throttles {
 impl Default for Throttles {
     fn default() -> Self {
         Self {
-            broker_auth: FailureThrottle::new(20, Duration::minutes(5)),
-            client_auth: FailureThrottle::new(20, Duration::minutes(5)),
+            broker_auth: FailureThrottle::new("broker", 20, Duration::minutes(5)),
+            client_auth: FailureThrottle::new("client", 20, Duration::minutes(5)),
             login: LoginThrottle::new(
-                FailureThrottle::new(5, Duration::minutes(15)),
-                FailureThrottle::new(20, Duration::minutes(15)),
+                FailureThrottle::new("login-email", 5, Duration::minutes(15)),
+                FailureThrottle::new("login-ip", 20, Duration::minutes(15)),
             ),
         }
     }
+}
+
+impl Throttles {
+    /// The longest window of any throttle: older windows have ended and can go.
+    pub const LONGEST_WINDOW: Duration = Duration::minutes(15);
 }
 
 /// When tokens were last used, gathered in memory and written in batches, so that

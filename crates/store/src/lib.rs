@@ -12,24 +12,82 @@ mod sqlite;
 pub use sqlite::SqliteStore;
 
 /// Where the data lives: `postgres://…` for PostgreSQL, `sqlite://PATH` or a bare path
-/// for SQLite (SPEC §4).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// for SQLite (SPEC §4). Shown (`Display`, `Debug`) with any password replaced, so
+/// that it can be logged.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
-    Postgres(String),
+    Postgres(PostgresUrl),
+}
+
+/// A PostgreSQL connection URL, which may carry a password: [`PostgresUrl::expose`]
+/// gives it whole to the driver; every other use sees `***` in its place.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl(String);
+
+impl PostgresUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with its password, if any, replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let Some((scheme, rest)) = self.0.split_once("://") else {
+            return "postgres://***".to_owned();
+        };
+        // The userinfo ends at the last `@` before the path.
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        match rest[..authority_end].rfind('@') {
+            Some(at) => match rest[..at].split_once(':') {
+                Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+                None => self.0.clone(),
+            },
+            None => self.0.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PostgresUrl({})", self.redacted())
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.fmt(f),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "Sqlite({})", path.display()),
+            DatabaseUrl::Postgres(url) => write!(f, "Postgres({url})"),
+        }
+    }
 }
 
 impl DatabaseUrl {
     pub fn parse(s: &str) -> Result<Self, OpenError> {
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
-            return Ok(Self::Postgres(s.to_owned()));
+            return Ok(Self::Postgres(PostgresUrl(s.to_owned())));
         }
         let path = s
             .strip_prefix("sqlite://")
             .or_else(|| s.strip_prefix("sqlite:"))
             .unwrap_or(s);
         if path.is_empty() || path.contains("://") {
-            return Err(OpenError::BadUrl(s.to_owned()));
+            return Err(OpenError::BadUrl);
         }
         Ok(Self::Sqlite(PathBuf::from(path)))
     }
@@ -37,8 +95,11 @@ impl DatabaseUrl {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("database URL `{0}` is neither a file path, sqlite://PATH, nor postgres://…")]
-    BadUrl(String),
+    #[error(
+        "the database URL is neither a file path, sqlite://PATH, nor postgres://…; \
+         give one of those to --database"
+    )]
+    BadUrl,
     #[error("PostgreSQL is not supported by this build of paddock yet; use a SQLite path")]
     PostgresUnsupported,
     #[error(
@@ -84,5 +145,24 @@ mod tests {
             DatabaseUrl::Postgres(_)
         ));
         assert!(DatabaseUrl::parse("mysql://x").is_err());
+    }
+
+    #[test]
+    fn a_postgres_password_is_never_shown() {
+        for (url, shown) in [
+            (
+                "postgres://paddock:s3cr%40t@db.example:5432/paddock?sslmode=require",
+                "postgres://paddock:***@db.example:5432/paddock?sslmode=require",
+            ),
+            (
+                "postgres://postgres@127.0.0.1/test",
+                "postgres://postgres@127.0.0.1/test",
+            ),
+            ("postgresql://u:p@h/d", "postgresql://u:***@h/d"),
+        ] {
+            let parsed = DatabaseUrl::parse(url).unwrap();
+            assert_eq!(parsed.to_string(), shown);
+            assert!(!format!("{parsed:?}").contains(":s3cr"), "{parsed:?}");
+        }
     }
 }

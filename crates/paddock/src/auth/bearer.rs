@@ -1,12 +1,21 @@
 //! The Trading API's caller: an app holding a Bearer access token (RFC 6750).
+//!
+//! [`check_bearer`] is the check itself, a plain function (token, base → grant, or why
+//! not) that the extractors here call and that the trade stream's `authenticate`
+//! message will call. [`BearerGrant`] is the extractor of read routes; [`Scoped`] is
+//! that of routes that need a scope, answering 403 `insufficient_scope` without it.
+
+use std::marker::PhantomData;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use paddock_core::env::Env;
+use paddock_core::grant::TokenRefusal;
 use paddock_core::ids::{AccountId, ClientId, UserId};
-use paddock_core::scope::ScopeSet;
+use paddock_core::scope::{Scope, ScopeSet};
 use paddock_core::secret::AccessToken;
+use paddock_core::store::StoreError;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -25,6 +34,68 @@ pub struct BearerGrant {
     pub env: Env,
     /// The one account the token reaches on this base.
     pub account_id: AccountId,
+}
+
+/// Why a token is not honoured on a base.
+#[derive(Debug, thiserror::Error)]
+pub enum BearerRefusal {
+    /// Not one of our tokens, or unknown to the store.
+    #[error("the access token is not valid")]
+    Invalid,
+    #[error("{0}")]
+    Refused(TokenRefusal),
+    #[error("the access token is not authorized for {0} trading on this base URL")]
+    WrongBase(Env),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks `token` for the API base of `env`: from the node's grant cache when it holds
+/// the token, else with one read of the store. Records the use (in memory, written in
+/// batches).
+pub async fn check_bearer(
+    state: &AppState,
+    token: &str,
+    env: Env,
+) -> Result<BearerGrant, BearerRefusal> {
+    let token = AccessToken::parse(token).map_err(|_| BearerRefusal::Invalid)?;
+    let digest = token.digest();
+    let grant = match state.grants.get(&digest) {
+        Some(grant) => grant,
+        None => {
+            let epoch = state.grants.epoch();
+            let grant = state
+                .store
+                .token(&digest)
+                .await?
+                .ok_or(BearerRefusal::Invalid)?;
+            state.grants.insert(digest, grant.clone(), epoch);
+            grant
+        }
+    };
+    let now = state.clock.now();
+    grant.check_usable(now).map_err(BearerRefusal::Refused)?;
+    let account_id = grant
+        .accounts
+        .for_env(env)
+        .ok_or(BearerRefusal::WrongBase(env))?;
+    state.last_used.record(digest, now);
+    Ok(BearerGrant {
+        client_id: grant.client_id,
+        user_id: grant.user_id,
+        scopes: grant.scopes,
+        env,
+        account_id,
+    })
+}
+
+impl From<BearerRefusal> for ApiError {
+    fn from(refusal: BearerRefusal) -> Self {
+        match refusal {
+            BearerRefusal::Store(e) => e.into(),
+            refusal => ApiError::bearer_unauthorized(refusal.to_string(), true),
+        }
+    }
 }
 
 fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
@@ -56,27 +127,94 @@ impl FromRequestParts<AppState> for BearerGrant {
             .extensions
             .get::<Base>()
             .ok_or_else(|| anyhow::anyhow!("route serves the Trading API without a Base"))?;
-        let invalid = || ApiError::bearer_unauthorized("the access token is not valid", true);
-        let token = AccessToken::parse(bearer_token(parts)?).map_err(|_| invalid())?;
-        let digest = token.digest();
-        let grant = state.store.token(&digest).await?.ok_or_else(invalid)?;
-        let now = state.clock.now();
-        grant
-            .check_usable(now)
-            .map_err(|refusal| ApiError::bearer_unauthorized(refusal.to_string(), true))?;
-        let account_id = grant.accounts.for_env(env).ok_or_else(|| {
-            ApiError::bearer_unauthorized(
-                format!("the access token is not authorized for {env} trading on this base URL"),
-                true,
-            )
-        })?;
-        state.last_used.record(digest, now);
-        Ok(BearerGrant {
-            client_id: grant.client_id,
-            user_id: grant.user_id,
-            scopes: grant.scopes,
-            env,
-            account_id,
-        })
+        Ok(check_bearer(state, bearer_token(parts)?, env).await?)
+    }
+}
+
+/// A scope a route needs, as a type: `Scoped<Trading>` in a handler's signature.
+pub trait RequiredScope {
+    const SCOPE: Scope;
+}
+
+/// Orders and positions (SPEC §2).
+#[derive(Debug)]
+pub struct Trading;
+impl RequiredScope for Trading {
+    const SCOPE: Scope = Scope::Trading;
+}
+
+/// Account configuration and watchlists.
+#[derive(Debug)]
+pub struct AccountWrite;
+impl RequiredScope for AccountWrite {
+    const SCOPE: Scope = Scope::AccountWrite;
+}
+
+/// The Data API.
+#[derive(Debug)]
+pub struct Data;
+impl RequiredScope for Data {
+    const SCOPE: Scope = Scope::Data;
+}
+
+/// A valid access token that was granted `S`: 401 without a valid token, 403
+/// `insufficient_scope` (RFC 6750 §3.1) with one that lacks the scope.
+#[derive(Debug)]
+pub struct Scoped<S> {
+    pub grant: BearerGrant,
+    scope: PhantomData<S>,
+}
+
+impl<S: RequiredScope> Scoped<S> {
+    fn new(grant: BearerGrant) -> Result<Self, ApiError> {
+        if grant.scopes.contains(S::SCOPE) {
+            Ok(Self {
+                grant,
+                scope: PhantomData,
+            })
+        } else {
+            Err(ApiError::insufficient_scope(S::SCOPE))
+        }
+    }
+}
+
+impl<S: RequiredScope + Send> FromRequestParts<AppState> for Scoped<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Self::new(BearerGrant::from_request_parts(parts, state).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    use super::*;
+
+    fn grant(scopes: ScopeSet) -> BearerGrant {
+        BearerGrant {
+            client_id: ClientId::parse("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").unwrap(),
+            user_id: UserId::random(),
+            scopes,
+            env: Env::Paper,
+            account_id: AccountId::random(),
+        }
+    }
+
+    #[test]
+    fn a_grant_without_the_scope_is_refused_with_403_insufficient_scope() {
+        assert!(Scoped::<Trading>::new(grant(ScopeSet::READ_ONLY.with(Scope::Trading))).is_ok());
+        let refused = Scoped::<Trading>::new(grant(ScopeSet::READ_ONLY.with(Scope::Data)))
+            .unwrap_err()
+            .into_response();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let challenge = refused.headers()["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.contains("error=\"insufficient_scope\"")
+                && challenge.contains("scope=\"trading\""),
+            "{challenge}"
+        );
     }
 }

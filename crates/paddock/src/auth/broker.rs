@@ -52,11 +52,16 @@ pub async fn authenticate_broker(
         (Some(broker), Some(secret)) if broker.verify_secret(&secret) => Ok(broker),
         (Some(_), _) => {
             let now = state.clock.now();
-            let throttle = &state.throttles.broker_auth;
+            let (throttle, store) = (&state.throttles.broker_auth, state.store.as_ref());
             throttle
-                .check(key_id.as_str(), now)
+                .check(store, key_id.as_str(), now)
+                .await
+                .map_err(BrokerAuthError::Store)?
                 .map_err(|wait| BrokerAuthError::Throttled(retry_after_secs(wait)))?;
-            throttle.record_failure(key_id.as_str(), now);
+            throttle
+                .record_failure(store, key_id.as_str(), now)
+                .await
+                .map_err(BrokerAuthError::Store)?;
             Err(BrokerAuthError::Invalid)
         }
         (None, _) => Err(BrokerAuthError::Invalid),

@@ -105,15 +105,18 @@ pub async fn authenticate_client(
         (Some(client), Some(secret)) if client.verify_secret(&secret) => client,
         (Some(_), _) => {
             let now = state.clock.now();
-            let throttle = &state.throttles.client_auth;
+            let (throttle, store) = (&state.throttles.client_auth, state.store.as_ref());
             throttle
-                .check(client_id.as_str(), now)
+                .check(store, client_id.as_str(), now)
+                .await?
                 .map_err(|wait| ApiError::token_throttled(retry_after_secs(wait)))?;
-            throttle.record_failure(client_id.as_str(), now);
+            throttle
+                .record_failure(store, client_id.as_str(), now)
+                .await?;
             return Err(credentials.refuse(FAILED));
         }
         // Nothing to guess for a client that does not exist: not counted, so that
-        // made-up ids cannot fill the throttle's memory.
+        // made-up ids cannot fill the throttle table.
         (None, _) => return Err(credentials.refuse(FAILED)),
     };
     if !client.is_active() {

@@ -6,6 +6,9 @@ mod broker;
 mod client;
 
 pub use basic::{BasicCredentials, parse_basic};
-pub use bearer::{Base, BearerGrant};
+pub use bearer::{
+    AccountWrite, Base, BearerGrant, BearerRefusal, Data, RequiredScope, Scoped, Trading,
+    check_bearer,
+};
 pub use broker::{BrokerAuth, BrokerAuthError, authenticate_broker};
 pub use client::{ClientCredentials, authenticate_client};

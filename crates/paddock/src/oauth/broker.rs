@@ -14,6 +14,7 @@ use paddock_core::ids::{AccountId, ClientId, GrantId};
 use paddock_core::model::{Account, Broker, Client};
 use paddock_core::scope::ScopeSet;
 use paddock_core::secret::{AccessToken, AuthCode, ClientSecret};
+use paddock_core::store::Invalidation;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -404,5 +405,6 @@ async fn revoke_token(
         .filter(|grant| grant.client_broker_id == broker.id)
         .ok_or_else(not_found)?;
     state.store.revoke_token(&digest, state.clock.now()).await?;
+    state.grants.invalidate(&Invalidation::Token(digest));
     Ok(StatusCode::NO_CONTENT)
 }

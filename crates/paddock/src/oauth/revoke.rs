@@ -9,6 +9,7 @@ use axum::http::header::{CACHE_CONTROL, PRAGMA};
 use axum::response::{IntoResponse, Response};
 use paddock_core::error::OAuthError;
 use paddock_core::secret::AccessToken;
+use paddock_core::store::Invalidation;
 use utoipa::ToSchema;
 
 use crate::auth::{ClientCredentials, authenticate_client};
@@ -83,6 +84,7 @@ pub async fn revoke(
             .is_some_and(|grant| grant.client_id == client.client_id);
         if own {
             state.store.revoke_token(&digest, state.clock.now()).await?;
+            state.grants.invalidate(&Invalidation::Token(digest));
             tracing::info!(client_id = %client.client_id, "access token revoked by its client");
         }
     }

@@ -9,11 +9,11 @@ use axum::http::HeaderMap;
 use axum::http::header::{CACHE_CONTROL, PRAGMA};
 use axum::response::{IntoResponse, Response};
 use paddock_core::error::{OAuthError, OAuthErrorCode};
-use paddock_core::grant::{CodeGrant, RedemptionRequest, TokenIssue};
+use paddock_core::grant::{Redemption, RedemptionRequest, TokenIssue, redeem};
 use paddock_core::ids::GrantId;
 use paddock_core::pkce::CodeVerifier;
 use paddock_core::secret::{AccessToken, AuthCode};
-use paddock_core::store::Redemption;
+use paddock_core::store::Invalidation;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -123,15 +123,13 @@ pub async fn token(
         redirect_uri,
         code_verifier: verifier.as_ref(),
     };
-    let check = |grant: &CodeGrant| grant.check_redemption(&request, now);
-    let grant = match state
-        .store
-        .redeem_code(&code.digest(), &check, &issue)
-        .await?
-    {
+    let grant = match redeem(state.store.as_ref(), &code.digest(), &request, &issue).await? {
         Redemption::Issued(grant) => grant,
         Redemption::Refused(error) => return Err(ApiError::token(error)),
-        Redemption::Replayed => {
+        Redemption::Replayed(revoked) => {
+            for digest in revoked {
+                state.grants.invalidate(&Invalidation::Token(digest));
+            }
             tracing::warn!(client_id = %client.client_id, "authorization code replayed; its tokens are revoked");
             return Err(ApiError::token(OAuthError::invalid_grant(
                 "this authorization code was already redeemed, so the access token issued \

@@ -12,6 +12,7 @@ use axum::response::Response;
 use paddock_core::form::Params;
 use paddock_core::ids::{AccountId, GrantId};
 use paddock_core::model::{Account, User};
+use paddock_core::store::Invalidation;
 
 use super::login::APPS_PAGE;
 use super::{Browser, Nav, PageError, scope_lines, when};
@@ -182,13 +183,12 @@ pub async fn revoke(
         Err(to_login) => return Ok(to_login),
     };
     let grant = grant_id(grant)?;
-    if !state
+    let revoked = state
         .store
         .revoke_grant(user.id, grant, state.clock.now())
         .await?
-    {
-        return Err(no_such_grant());
-    }
+        .ok_or_else(no_such_grant)?;
+    state.grants.invalidate(&Invalidation::Token(revoked));
     Ok(browser.redirect(
         StatusCode::SEE_OTHER,
         &format!("{APPS_PAGE}?notice=revoked"),

@@ -93,7 +93,18 @@ impl IntoResponse for PageError {
 
 impl From<StoreError> for PageError {
     fn from(error: StoreError) -> Self {
-        Self::internal(error.into())
+        match error {
+            StoreError::Unavailable(_) => {
+                tracing::error!(error = %error, "the database is unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "The server cannot reach its database at the moment.",
+                )
+                .next_step("Wait a moment and reload this page.")
+            }
+            error => Self::internal(error.into()),
+        }
     }
 }
 

@@ -122,7 +122,13 @@ pub async fn submit(
     };
 
     let now = state.clock.now();
-    if let Err(wait) = state.throttles.login.attempt(&typed, browser.ip, now) {
+    let store = state.store.as_ref();
+    if let Err(wait) = state
+        .throttles
+        .login
+        .attempt(store, &typed, browser.ip, now)
+        .await?
+    {
         let secs = retry_after_secs(wait);
         let message = format!(
             "Too many failed sign-in attempts. Wait {} minute(s) and try again.",
@@ -159,7 +165,11 @@ pub async fn submit(
             context(LOGIN_FAILED),
         );
     };
-    state.throttles.login.succeeded(&typed, browser.ip);
+    state
+        .throttles
+        .login
+        .succeeded(store, &typed, browser.ip)
+        .await?;
 
     if let Some(old) = browser.session() {
         state.store.delete_session(&old.digest()).await?;

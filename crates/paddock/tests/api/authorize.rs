@@ -147,6 +147,7 @@ async fn untrusted_clients_and_redirects_get_an_error_page_never_a_redirect() {
         app.store.as_ref(),
         &disabled_id,
         paddock_core::model::ClientStatus::Disabled,
+        app.clock.now(),
     )
     .await
     .unwrap();

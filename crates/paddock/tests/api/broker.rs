@@ -364,6 +364,7 @@ async fn a_disabled_client_gets_no_new_grants() {
         app.store.as_ref(),
         &id,
         paddock_core::model::ClientStatus::Disabled,
+        app.clock.now(),
     )
     .await
     .unwrap();

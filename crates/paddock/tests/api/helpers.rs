@@ -326,3 +326,24 @@ pub fn header(response: &Response, name: &str) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// Waits until `condition` holds, for at most a second (how long a change made
+/// elsewhere may take to reach a node's caches); fails the test otherwise. Returns how
+/// long it took.
+pub async fn within_a_second<F, Fut>(mut condition: F) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if condition().await {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "not within a second"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

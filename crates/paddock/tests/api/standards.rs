@@ -160,7 +160,7 @@ impl TestApp {
     }
 
     async fn set_status(&self, client: &CreatedClient, status: ClientStatus) {
-        admin::set_client_status(self.store.as_ref(), client.id(), status)
+        admin::set_client_status(self.store.as_ref(), client.id(), status, self.clock.now())
             .await
             .unwrap();
     }

@@ -413,6 +413,7 @@ async fn a_disabled_client_cannot_redeem() {
         app.store.as_ref(),
         app.fx.client.id(),
         paddock_core::model::ClientStatus::Disabled,
+        app.clock.now(),
     )
     .await
     .unwrap();

@@ -1,12 +1,13 @@
 use async_trait::async_trait;
 use paddock_core::ids::{AccountId, UserId};
 use paddock_core::model::{Account, User};
+use paddock_core::money::{from_nanos, to_nanos};
 use paddock_core::password::{Email, PasswordHash};
-use paddock_core::store::{AccountStore, StoreResult, UserStore};
+use paddock_core::store::{AccountStore, Conflict, Missing, StoreError, StoreResult, UserStore};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::{SqliteStore, backend, corrupt, parse_field, parse_ts, ts, write_error};
+use super::{SqliteStore, backend, corrupt, must_exist, parse_field, parse_ts, ts, write_error};
 
 macro_rules! select_users {
     ($where:literal) => {
@@ -20,7 +21,7 @@ macro_rules! select_users {
 macro_rules! select_accounts {
     ($where:literal) => {
         concat!(
-            "SELECT id, user_id, broker_id, env, account_number, cash, created_at ",
+            "SELECT id, user_id, broker_id, env, account_number, cash_nanos, created_at ",
             "FROM accounts WHERE ",
             $where
         )
@@ -44,7 +45,7 @@ fn account_from_row(row: &SqliteRow) -> StoreResult<Account> {
         broker_id: parse_field("broker id", row.try_get("broker_id").map_err(backend)?)?,
         env: parse_field("env", row.try_get("env").map_err(backend)?)?,
         account_number: row.try_get("account_number").map_err(backend)?,
-        cash: parse_field("cash", row.try_get("cash").map_err(backend)?)?,
+        cash: from_nanos(row.try_get("cash_nanos").map_err(backend)?),
         created_at: parse_ts(row.try_get("created_at").map_err(backend)?)?,
     })
 }
@@ -52,6 +53,15 @@ fn account_from_row(row: &SqliteRow) -> StoreResult<Account> {
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn create_user(&self, user: &User) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let taken = sqlx::query("SELECT 1 FROM users WHERE id = $1")
+            .bind(user.id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(Conflict::IdTaken));
+        }
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -59,10 +69,10 @@ impl UserStore for SqliteStore {
         .bind(user.email.as_str())
         .bind(user.password_hash.as_str())
         .bind(ts(user.created_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
-        .map_err(|e| write_error(e, "a user with this e-mail address exists", "-"))?;
-        Ok(())
+        .map_err(|e| write_error(e, Conflict::EmailTaken))?;
+        tx.commit().await.map_err(backend)
     }
 
     async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -101,29 +111,56 @@ impl UserStore for SqliteStore {
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn create_account(&self, account: &Account) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO accounts (id, user_id, broker_id, env, account_number, cash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        let cash = to_nanos(account.cash).map_err(|e| corrupt(format!("cash: {e}")))?;
+        let mut tx = self.write().await?;
+        let user = account.user_id.to_string();
+        must_exist(
+            &mut tx,
+            "SELECT 1 FROM users WHERE id = $1",
+            user.clone(),
+            Missing::User,
+        )
+        .await?;
+        must_exist(
+            &mut tx,
+            "SELECT 1 FROM brokers WHERE id = $1",
+            account.broker_id.to_string(),
+            Missing::Broker,
+        )
+        .await?;
+        let clash = sqlx::query(
+            "SELECT id = $1 AS same_id FROM accounts \
+             WHERE id = $1 OR (user_id = $2 AND env = 'live' AND $3 = 'live')",
         )
         .bind(account.id.to_string())
-        .bind(account.user_id.to_string())
+        .bind(&user)
+        .bind(account.env.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if let Some(row) = clash {
+            let same_id: bool = row.try_get("same_id").map_err(backend)?;
+            return Err(StoreError::Conflict(if same_id {
+                Conflict::IdTaken
+            } else {
+                Conflict::LiveAccountExists
+            }));
+        }
+        sqlx::query(
+            "INSERT INTO accounts (id, user_id, broker_id, env, account_number, cash_nanos, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(account.id.to_string())
+        .bind(&user)
         .bind(account.broker_id.to_string())
         .bind(account.env.as_str())
         .bind(&account.account_number)
-        .bind(account.cash.to_string())
+        .bind(cash)
         .bind(ts(account.created_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            let rule = match &e {
-                sqlx::Error::Database(db) if db.message().contains("account_number") => {
-                    "the account number is taken"
-                }
-                _ => "the user already has a live account (a user has at most one)",
-            };
-            write_error(e, rule, "the user or the broker does not exist")
-        })?;
-        Ok(())
+        .map_err(|e| write_error(e, Conflict::AccountNumberTaken))?;
+        tx.commit().await.map_err(backend)
     }
 
     async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use paddock_core::ids::{BrokerId, BrokerKeyId};
 use paddock_core::model::Broker;
 use paddock_core::secret::Digest;
-use paddock_core::store::{BrokerStore, StoreResult};
+use paddock_core::store::{BrokerStore, Conflict, StoreError, StoreResult};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -33,6 +33,15 @@ fn broker_from_row(row: &SqliteRow) -> StoreResult<Broker> {
 #[async_trait]
 impl BrokerStore for SqliteStore {
     async fn create_broker(&self, broker: &Broker) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let taken = sqlx::query("SELECT 1 FROM brokers WHERE id = $1")
+            .bind(broker.id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(Conflict::IdTaken));
+        }
         sqlx::query(
             "INSERT INTO brokers (id, name, key_id, secret_digest, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -42,10 +51,10 @@ impl BrokerStore for SqliteStore {
         .bind(broker.key_id.as_str())
         .bind(&broker.secret_digest.as_bytes()[..])
         .bind(ts(broker.created_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
-        .map_err(|e| write_error(e, "a broker with this id or key id exists", "-"))?;
-        Ok(())
+        .map_err(|e| write_error(e, Conflict::BrokerKeyIdTaken))?;
+        tx.commit().await.map_err(backend)
     }
 
     async fn broker(&self, id: BrokerId) -> StoreResult<Option<Broker>> {

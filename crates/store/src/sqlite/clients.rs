@@ -1,13 +1,15 @@
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use paddock_core::ids::ClientId;
 use paddock_core::model::{Client, ClientStatus};
 use paddock_core::redirect::RedirectUri;
 use paddock_core::secret::Digest;
-use paddock_core::store::{ClientStore, StoreResult};
-use sqlx::Row;
+use paddock_core::store::{ClientStore, Conflict, Invalidation, Missing, StoreResult};
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
 
-use super::{SqliteStore, backend, corrupt, parse_field, parse_ts, ts, write_error};
+use super::nodes::log_invalidation;
+use super::{SqliteStore, backend, corrupt, must_exist, parse_field, parse_ts, ts, write_error};
 
 macro_rules! select_clients {
     ($rest:literal) => {
@@ -48,6 +50,14 @@ impl ClientStore for SqliteStore {
     async fn create_client(&self, client: &Client) -> StoreResult<()> {
         let redirect_uris = serde_json::to_string(&client.redirect_uris)
             .map_err(|e| corrupt(format!("redirect URIs: {e}")))?;
+        let mut tx = self.write().await?;
+        must_exist(
+            &mut tx,
+            "SELECT 1 FROM brokers WHERE id = $1",
+            client.broker_id.to_string(),
+            Missing::Broker,
+        )
+        .await?;
         sqlx::query(
             "INSERT INTO clients (client_id, broker_id, secret_digest, name, description, url, \
              terms_of_use, privacy_policy, status, redirect_uris, live_trading_approved, \
@@ -65,16 +75,10 @@ impl ClientStore for SqliteStore {
         .bind(redirect_uris)
         .bind(client.live_trading_approved)
         .bind(ts(client.created_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            write_error(
-                e,
-                "a client with this client_id exists",
-                "the broker does not exist",
-            )
-        })?;
-        Ok(())
+        .map_err(|e| write_error(e, Conflict::IdTaken))?;
+        tx.commit().await.map_err(backend)
     }
 
     async fn client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
@@ -98,23 +102,51 @@ impl ClientStore for SqliteStore {
             .collect()
     }
 
-    async fn set_client_status(&self, id: &ClientId, status: ClientStatus) -> StoreResult<bool> {
+    async fn set_client_status(
+        &self,
+        id: &ClientId,
+        status: ClientStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
         let done = sqlx::query("UPDATE clients SET status = $1 WHERE client_id = $2")
             .bind(status.as_str())
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        logged_client_change(tx, id, done.rows_affected(), now).await
     }
 
-    async fn set_client_secret(&self, id: &ClientId, digest: &Digest) -> StoreResult<bool> {
+    async fn set_client_secret(
+        &self,
+        id: &ClientId,
+        digest: &Digest,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
         let done = sqlx::query("UPDATE clients SET secret_digest = $1 WHERE client_id = $2")
             .bind(&digest.as_bytes()[..])
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        logged_client_change(tx, id, done.rows_affected(), now).await
     }
+}
+
+/// Finishes a change of one client: logs it for every node and commits; `false` (and
+/// nothing written) when there was no such client.
+async fn logged_client_change(
+    mut tx: Transaction<'static, Sqlite>,
+    id: &ClientId,
+    changed: u64,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    if changed == 0 {
+        return Ok(false);
+    }
+    log_invalidation(&mut tx, &Invalidation::Client(id.clone()), now).await?;
+    tx.commit().await.map_err(backend)?;
+    Ok(true)
 }

@@ -1,18 +1,19 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use paddock_core::grant::{
-    AccountBinding, CodeGrant, GrantSummary, NewToken, TokenGrant, TokenIssue,
-};
+use paddock_core::grant::{AccountBinding, CodeGrant, GrantSummary, NewToken, TokenGrant};
 use paddock_core::ids::{AccountId, GrantId, UserId};
 use paddock_core::model::ClientStatus;
 use paddock_core::pkce::CodeChallenge;
 use paddock_core::scope::ScopeSet;
 use paddock_core::secret::Digest;
-use paddock_core::store::{GrantStore, Redemption, RedemptionCheck, StoreResult};
+use paddock_core::store::{CodeState, Conflict, GrantStore, GrantTx, Invalidation, StoreResult};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{SqliteStore, backend, corrupt, parse_field, parse_opt_ts, parse_ts, ts, write_error};
+use super::nodes::log_invalidation;
+use super::{
+    SqliteStore, SqliteTx, backend, corrupt, parse_field, parse_opt_ts, parse_ts, ts, write_error,
+};
 
 fn accounts_from_row(row: &SqliteRow) -> StoreResult<AccountBinding> {
     let id = |column: &str| -> StoreResult<Option<AccountId>> {
@@ -75,13 +76,7 @@ async fn insert_token(
     .bind(token.expires_at.map(ts))
     .execute(&mut **executor)
     .await
-    .map_err(|e| {
-        write_error(
-            e,
-            "this token exists",
-            "the client, user or account does not exist",
-        )
-    })?;
+    .map_err(|e| write_error(e, Conflict::IdTaken))?;
     Ok(())
 }
 
@@ -105,81 +100,12 @@ impl GrantStore for SqliteStore {
         .bind(ts(grant.expires_at))
         .execute(&self.pool)
         .await
-        .map_err(|e| {
-            write_error(
-                e,
-                "this code exists",
-                "the client, user or account does not exist",
-            )
-        })?;
+        .map_err(|e| write_error(e, Conflict::IdTaken))?;
         Ok(())
     }
 
-    async fn redeem_code(
-        &self,
-        code: &Digest,
-        check: RedemptionCheck<'_>,
-        token: &TokenIssue,
-    ) -> StoreResult<Redemption> {
-        // IMMEDIATE takes the write lock up front: concurrent redemptions queue here
-        // instead of racing between the read and the write.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
-        let now = ts(token.issued_at);
-        let spent = sqlx::query(
-            "UPDATE auth_codes SET redeemed_at = $1 WHERE digest = $2 AND redeemed_at IS NULL \
-             RETURNING client_id, user_id, redirect_uri, scopes, live_account_id, \
-             paper_account_id, code_challenge, created_at, expires_at",
-        )
-        .bind(&now)
-        .bind(&code.as_bytes()[..])
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-
-        let outcome = match spent {
-            Some(row) => {
-                let grant = code_from_row(&row)?;
-                match check(&grant) {
-                    Ok(()) => {
-                        insert_token(&mut tx, &grant.token(token), Some(code)).await?;
-                        Redemption::Issued(grant)
-                    }
-                    Err(refusal) => Redemption::Refused(refusal),
-                }
-            }
-            None => {
-                let known = sqlx::query("SELECT 1 FROM auth_codes WHERE digest = $1")
-                    .bind(&code.as_bytes()[..])
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(backend)?
-                    .is_some();
-                if known {
-                    sqlx::query(
-                        "UPDATE tokens SET revoked_at = $1 \
-                         WHERE code_digest = $2 AND revoked_at IS NULL",
-                    )
-                    .bind(&now)
-                    .bind(&code.as_bytes()[..])
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-                    Redemption::Replayed
-                } else {
-                    Redemption::Unknown
-                }
-            }
-        };
-        tx.commit().await.map_err(backend)?;
-        Ok(outcome)
-    }
-
     async fn insert_token(&self, token: &NewToken) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.write().await?;
         insert_token(&mut tx, token, None).await?;
         tx.commit().await.map_err(backend)
     }
@@ -217,15 +143,21 @@ impl GrantStore for SqliteStore {
     }
 
     async fn revoke_token(&self, digest: &Digest, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
         let done = sqlx::query(
             "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE digest = $2",
         )
         .bind(ts(now))
         .bind(&digest.as_bytes()[..])
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        log_invalidation(&mut tx, &Invalidation::Token(*digest), now).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
     }
 
     async fn grants_of_user(
@@ -266,29 +198,32 @@ impl GrantStore for SqliteStore {
         user: UserId,
         grant: GrantId,
         now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
+    ) -> StoreResult<Option<Digest>> {
+        let mut tx = self.write().await?;
+        let digest: Option<Vec<u8>> = sqlx::query_scalar(
             "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) \
-             WHERE id = $2 AND user_id = $3",
+             WHERE id = $2 AND user_id = $3 RETURNING digest",
         )
         .bind(ts(now))
         .bind(grant.to_string())
         .bind(user.to_string())
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        let Some(digest) = digest else {
+            return Ok(None);
+        };
+        let digest = Digest::from_bytes(&digest).ok_or_else(|| corrupt("token digest".into()))?;
+        log_invalidation(&mut tx, &Invalidation::Token(digest), now).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Some(digest))
     }
 
     async fn touch_tokens(&self, used: &[(Digest, DateTime<Utc>)]) -> StoreResult<()> {
         if used.is_empty() {
             return Ok(());
         }
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)?;
+        let mut tx = self.write().await?;
         for (digest, at) in used {
             sqlx::query(
                 "UPDATE tokens SET last_used_at = $1 \
@@ -312,5 +247,67 @@ impl GrantStore for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl GrantTx for SqliteTx {
+    async fn spend_code(&mut self, digest: &Digest, now: DateTime<Utc>) -> StoreResult<CodeState> {
+        let spent = sqlx::query(
+            "UPDATE auth_codes SET redeemed_at = $1 WHERE digest = $2 AND redeemed_at IS NULL \
+             RETURNING client_id, user_id, redirect_uri, scopes, live_account_id, \
+             paper_account_id, code_challenge, created_at, expires_at",
+        )
+        .bind(ts(now))
+        .bind(&digest.as_bytes()[..])
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        if let Some(row) = spent {
+            return Ok(CodeState::Fresh(code_from_row(&row)?));
+        }
+        let known = sqlx::query("SELECT 1 FROM auth_codes WHERE digest = $1")
+            .bind(&digest.as_bytes()[..])
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)?
+            .is_some();
+        Ok(if known {
+            CodeState::Spent
+        } else {
+            CodeState::Unknown
+        })
+    }
+
+    async fn insert_token(
+        &mut self,
+        token: &NewToken,
+        from_code: Option<&Digest>,
+    ) -> StoreResult<()> {
+        insert_token(&mut self.tx, token, from_code).await
+    }
+
+    async fn revoke_tokens_of_code(
+        &mut self,
+        code: &Digest,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Digest>> {
+        let revoked: Vec<Vec<u8>> = sqlx::query_scalar(
+            "UPDATE tokens SET revoked_at = $1 \
+             WHERE code_digest = $2 AND revoked_at IS NULL RETURNING digest",
+        )
+        .bind(ts(now))
+        .bind(&code.as_bytes()[..])
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        let mut digests = Vec::with_capacity(revoked.len());
+        for bytes in revoked {
+            let digest =
+                Digest::from_bytes(&bytes).ok_or_else(|| corrupt("token digest".into()))?;
+            log_invalidation(&mut self.tx, &Invalidation::Token(digest), now).await?;
+            digests.push(digest);
+        }
+        Ok(digests)
     }
 }

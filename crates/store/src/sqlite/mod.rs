@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use paddock_core::store::{Store, StoreError, StoreResult};
-use sqlx::SqlitePool;
+use paddock_core::store::{Conflict, Missing, Store, StoreError, StoreResult, Tx};
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use crate::OpenError;
 
@@ -17,6 +17,7 @@ mod accounts;
 mod brokers;
 mod clients;
 mod grants;
+mod nodes;
 mod sessions;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -41,7 +42,8 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // Every commit is synced: a revocation, once answered, survives a power loss.
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
@@ -68,8 +70,39 @@ impl SqliteStore {
     }
 }
 
+/// A unit of work: a transaction begun with `BEGIN IMMEDIATE`, which takes the write
+/// lock up front, so that units of work queue instead of failing when a read turns
+/// into a write.
+pub struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl Tx for SqliteTx {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await.map_err(backend)
+    }
+}
+
+impl SqliteStore {
+    /// A unit of work of this backend's own type, for the writes that change several
+    /// rows together.
+    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
+        Ok(Box::new(SqliteTx {
+            tx: self.write().await?,
+        }))
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
@@ -107,20 +140,43 @@ fn corrupt(message: String) -> StoreError {
     StoreError::Backend(format!("unreadable row: {message}").into())
 }
 
+/// A database error: `Unavailable` when the database could not be reached in time
+/// (the request may succeed later), else `Backend`.
 fn backend(e: sqlx::Error) -> StoreError {
-    StoreError::Backend(Box::new(e))
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        e => StoreError::Backend(Box::new(e)),
+    }
 }
 
-/// Maps constraint violations to the store's error kinds; `unique` names the rule a
-/// unique violation breaks, `missing` what a foreign-key violation means.
-fn write_error(e: sqlx::Error, unique: &str, missing: &str) -> StoreError {
-    if let sqlx::Error::Database(db) = &e {
-        if db.is_unique_violation() {
-            return StoreError::Conflict(unique.to_owned());
-        }
-        if db.is_foreign_key_violation() {
-            return StoreError::Missing(missing.to_owned());
-        }
+/// Maps a violation of the one unique constraint a write can break to `unique`.
+/// SQLite does not name its constraints in errors, so each write first checks, in its
+/// transaction, what else could conflict (and what it refers to), leaving only one
+/// constraint to be broken by the insert itself.
+fn write_error(e: sqlx::Error, unique: Conflict) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(unique),
+        _ => backend(e),
     }
-    backend(e)
+}
+
+/// `Missing(what)` unless `exists` (a `SELECT 1 … WHERE key = $1`) finds `id`,
+/// checked inside `tx`.
+async fn must_exist(
+    tx: &mut Transaction<'static, Sqlite>,
+    exists: &'static str,
+    id: String,
+    what: Missing,
+) -> StoreResult<()> {
+    let found = sqlx::query(exists)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(backend)?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(StoreError::Missing(what)),
+    }
 }

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use paddock_core::ids::UserId;
 use paddock_core::model::User;
 use paddock_core::secret::Digest;
-use paddock_core::store::{SessionStore, StoreResult};
+use paddock_core::store::{Conflict, SessionStore, StoreResult};
 
 use super::accounts::user_from_row;
 use super::{SqliteStore, backend, ts, write_error};
@@ -27,7 +27,7 @@ impl SessionStore for SqliteStore {
         .bind(ts(expires_at))
         .execute(&self.pool)
         .await
-        .map_err(|e| write_error(e, "this session exists", "the user does not exist"))?;
+        .map_err(|e| write_error(e, Conflict::IdTaken))?;
         Ok(())
     }
 
