@@ -1,9 +1,10 @@
-//! The OpenAPI 3 document served at `/openapi.json`.
+//! The OpenAPI 3 document served at `/openapi.json`: here, what the whole document
+//! says (info, tags, security schemes). Its paths are not listed here: each endpoint's
+//! description is registered with its route, by `utoipa_axum::routes!`, and
+//! [`crate::server::api`] starts from [`ApiDoc`] and gathers them all.
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-
-use crate::{oauth, ops, trading};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,20 +15,7 @@ use crate::{oauth, ops, trading};
                        Trading API paths are served on the live base (the root) and on the \
                        paper base (`/paper`)."
     ),
-    paths(
-        oauth::broker::get_client,
-        oauth::broker::issue_token,
-        oauth::broker::issue_code,
-        oauth::broker::revoke_token,
-        oauth::token::token,
-        oauth::introspect::introspect,
-        oauth::revoke::revoke,
-        oauth::metadata::metadata,
-        trading::account::get_account,
-        ops::healthz,
-        ops::readyz,
-    ),
-    modifiers(&SecuritySchemes, &PaperBase),
+    modifiers(&SecuritySchemes),
     tags(
         (name = "Broker API", description = "For brokers, with HTTP Basic key id and secret (seeds 000, 001, 003)"),
         (name = "OAuth", description = "For apps: the token endpoint (seed 002); and the standards endpoints: metadata (RFC 8414), introspection (RFC 7662, for apps and for brokers' API gateways), revocation (RFC 7009)"),
@@ -50,21 +38,5 @@ impl Modify for SecuritySchemes {
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
-    }
-}
-
-/// Every Trading API path exists on the paper base too, under `/paper`.
-struct PaperBase;
-
-impl Modify for PaperBase {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let paper: Vec<_> = openapi
-            .paths
-            .paths
-            .iter()
-            .filter(|(path, _)| path.starts_with("/v2/"))
-            .map(|(path, item)| (format!("/paper{path}"), item.clone()))
-            .collect();
-        openapi.paths.paths.extend(paper);
     }
 }

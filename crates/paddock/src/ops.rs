@@ -1,6 +1,6 @@
 //! Operations endpoints: liveness, readiness, Prometheus metrics, the OpenAPI document.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -13,18 +13,33 @@ use axum::{Json, Router};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
 use tracing::Instrument;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::{AlpacaErrorBody, ApiError};
-use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
+/// The health checks, each registered with its description.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+}
+
+/// The operations endpoints that are not JSON APIs, and so stay out of the OpenAPI
+/// document as plain routes: `/metrics` answers Prometheus' text format, and
+/// `/openapi.json` is the document itself, which describing would tell its reader
+/// nothing. `doc` is built once, by the caller; every request serializes the same one.
+pub fn plain_router(doc: Arc<OpenApi>) -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics)).route(
+        "/openapi.json",
+        get(move || {
+            let doc = Arc::clone(&doc);
+            async move { Json(doc.as_ref()).into_response() }
+        }),
+    )
 }
 
 #[derive(Serialize, ToSchema)]
@@ -76,10 +91,6 @@ async fn metrics() -> impl IntoResponse {
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         handle.render(),
     )
-}
-
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
 }
 
 const REQUEST_SECONDS: &str = "paddock_http_request_duration_seconds";

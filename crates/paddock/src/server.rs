@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
@@ -15,21 +16,40 @@ use paddock_core::env::Env;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
+use crate::openapi::ApiDoc;
 use crate::state::{AppState, Throttles};
 use crate::{oauth, ops, pages, trading};
+
+/// Every JSON endpoint, each registered together with its OpenAPI description by
+/// `utoipa_axum::routes!`, which takes both the path and the method from the handler's
+/// `#[utoipa::path]`: the document cannot list a route the router lacks, nor describe
+/// one at another path or method. The other way round (no JSON route left out of the
+/// document) holds by construction, not by test (axum cannot list its routes): every
+/// JSON route is registered on an [`OpenApiRouter`] merged here, whose undocumented
+/// `route`, `route_service` and `nest_service` are banned by `clippy.toml`. HTML pages,
+/// `/metrics` and `/openapi.json` are not JSON APIs, and are plain axum routes.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(ops::router())
+        .merge(oauth::router())
+        .merge(trading::router(Env::Live))
+        // The paper base: `/paper/v2/...` in the router and in the document alike.
+        .nest("/paper", trading::router(Env::Paper))
+}
 
 pub fn app(state: AppState) -> Router {
     // Installed before the first request, so that no request goes uncounted.
     ops::prometheus();
+    let (api, doc) = api().split_for_parts();
     Router::new()
-        .merge(ops::router())
-        .merge(oauth::router())
+        .merge(api)
+        .merge(ops::plain_router(Arc::new(doc)))
         .merge(pages::router())
-        .merge(trading::router(Env::Live))
-        .nest("/paper", trading::router(Env::Paper))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -44,14 +64,20 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The `message` of the 404 answered where no route matches the path.
+pub const NO_ENDPOINT: &str = "no endpoint at this path; /openapi.json lists them";
+
+/// The `message` of the 405 answered where a route matches the path but not the method.
+pub const NO_METHOD: &str = "this endpoint does not accept this method";
+
 async fn not_found() -> ApiError {
-    ApiError::not_found("no endpoint at this path; /openapi.json lists them")
+    ApiError::not_found(NO_ENDPOINT)
 }
 
 async fn method_not_allowed() -> ApiError {
     ApiError::Alpaca {
         status: StatusCode::METHOD_NOT_ALLOWED,
-        message: "this endpoint does not accept this method".into(),
+        message: NO_METHOD.into(),
         challenge: None,
         retry_after: None,
     }

@@ -1,13 +1,12 @@
 //! The Broker API's OAuth endpoints (SPEC §3.1; seeds 000, 001, 003): a broker
 //! looks up its clients, issues codes and tokens for its accounts, and revokes tokens.
 
+use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::http::header::CACHE_CONTROL;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use paddock_core::form::Params;
 use paddock_core::grant::{AccountBinding, CodeGrant, NewToken};
 use paddock_core::ids::{AccountId, ClientId, GrantId};
@@ -18,18 +17,20 @@ use paddock_core::store::Invalidation;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::BrokerAuth;
 use crate::error::{AlpacaErrorBody, ApiError};
 use crate::extract::AlpacaJson;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/oauth/clients/{client_id}", get(get_client))
-        .route("/v1/oauth/token", post(issue_token))
-        .route("/v1/oauth/authorize", post(issue_code))
-        .route("/v1/oauth/token/{token_id}", delete(revoke_token))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(get_client))
+        .routes(routes!(issue_token))
+        .routes(routes!(issue_code))
+        .routes(routes!(revoke_token))
 }
 
 /// An OAuth client as the authorization page shows it (seed 003).

@@ -76,7 +76,7 @@ impl AuthorizationServerMetadata {
 /// README and the OpenAPI document say so.
 #[utoipa::path(
     get,
-    path = "/.well-known/oauth-authorization-server",
+    path = PATH,
     tag = "OAuth",
     summary = "Authorization server metadata (RFC 8414)",
     responses((status = 200, description = "The metadata", body = AuthorizationServerMetadata))

@@ -2,8 +2,8 @@
 //! endpoint of the browser flow (routed with the pages), the token endpoint, and the
 //! standards endpoints (metadata, introspection, revocation).
 
-use axum::Router;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
@@ -14,11 +14,13 @@ pub mod metadata;
 pub mod revoke;
 pub mod token;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// The JSON endpoints, each registered with its description. The authorization
+/// endpoint answers with pages and is routed with them ([`crate::pages::router`]).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
         .merge(broker::router())
-        .route("/oauth/token", post(token::token))
-        .route("/oauth/introspect", post(introspect::introspect))
-        .route("/oauth/revoke", post(revoke::revoke))
-        .route(metadata::PATH, get(metadata::metadata))
+        .routes(routes!(token::token))
+        .routes(routes!(introspect::introspect))
+        .routes(routes!(revoke::revoke))
+        .routes(routes!(metadata::metadata))
 }

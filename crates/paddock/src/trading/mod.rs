@@ -1,18 +1,20 @@
 //! The Trading API v2: the resource server the access tokens unlock (SPEC §3.4).
 //! One router, mounted twice: at the root for the live base and under `/paper` for
-//! the paper base.
+//! the paper base (so the OpenAPI document lists each path on both bases).
 
-use axum::routing::get;
-use axum::{Extension, Router};
+use axum::Extension;
 use paddock_core::env::Env;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Base;
 use crate::state::AppState;
 
 pub mod account;
 
-pub fn router(env: Env) -> Router<AppState> {
-    Router::new()
-        .route("/v2/account", get(account::get_account))
+/// The Trading API on the `env` base, each endpoint registered with its description.
+pub fn router(env: Env) -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(account::get_account))
         .layer(Extension(Base(env)))
 }
