@@ -14,6 +14,7 @@ use axum::{Router, middleware};
 use chrono::Duration as TimeDelta;
 use paddock_core::env::Env;
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
@@ -107,8 +108,11 @@ pub async fn run(
 
 /// Writes token last-use times in batches and purges what has expired.
 async fn background_work(state: AppState) {
-    let mut flush = tokio::time::interval(state.settings.usage_flush_every);
-    let mut purge = tokio::time::interval(Duration::from_secs(3600));
+    // Both start one period from now: there is nothing to flush at start, and the
+    // purge can wait for the server to settle.
+    let every = |period: Duration| tokio::time::interval_at(Instant::now() + period, period);
+    let mut flush = every(state.settings.usage_flush_every);
+    let mut purge = every(Duration::from_secs(3600));
     loop {
         tokio::select! {
             _ = flush.tick() => flush_last_used(&state).await,

@@ -5,23 +5,29 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+use sqlx::Connection as _;
 
+use crate::process::{Served, free_address};
+use crate::testdb::TestDb;
+
+/// The CLI against a fresh database of this run's backend.
 struct Cli {
-    db: PathBuf,
-    _dir: tempfile::TempDir,
+    db: TestDb,
 }
 
 impl Cli {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         Self {
-            db: dir.path().join("admin.db"),
-            _dir: dir,
+            db: runtime.block_on(TestDb::new()),
         }
     }
 
     fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        run(&self.db, args, stdin)
+        run(&self.db.url, args, stdin)
     }
 
     /// Runs `paddock --json ARGS`, expects success, returns the one JSON object printed.
@@ -55,7 +61,7 @@ impl Cli {
     }
 }
 
-fn run(db: &Path, args: &[&str], stdin: &str) -> Output {
+fn run(db: &str, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_paddock"))
         .arg("--database")
         .arg(db)
@@ -182,7 +188,7 @@ fn every_admin_command_prints_one_json_object() {
 async fn token_revoke_stops_a_token_issued_by_the_server() {
     let app = crate::helpers::spawn_app().await;
     let token = app.token_for(&app.fx.client, app.fx.paper, "").await;
-    let out = run(&app.db_path, &["--json", "token", "revoke", &token], "");
+    let out = run(&app.db.url, &["--json", "token", "revoke", &token], "");
     assert!(
         out.status.success(),
         "{}",
@@ -193,7 +199,7 @@ async fn token_revoke_stops_a_token_issued_by_the_server() {
     let response = app.get_account(paddock_core::env::Env::Paper, &token).await;
     assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
 
-    let out = run(&app.db_path, &["token", "revoke", "pdk_at_unknown"], "");
+    let out = run(&app.db.url, &["token", "revoke", "pdk_at_unknown"], "");
     assert!(!out.status.success());
     one_error_line(&out);
 }
@@ -263,11 +269,7 @@ fn operator_mistakes_get_one_clear_line_and_a_failure() {
 
 #[test]
 fn a_missing_directory_is_one_clear_line() {
-    let out = run(
-        Path::new("/nonexistent-dir/for/paddock.db"),
-        &["client", "list"],
-        "",
-    );
+    let out = run("/nonexistent-dir/for/paddock.db", &["client", "list"], "");
     assert!(!out.status.success());
     assert!(one_error_line(&out).contains("/nonexistent-dir/for"));
 }
@@ -291,20 +293,36 @@ fn listening_on_every_interface_needs_an_issuer() {
 
 #[tokio::test]
 async fn a_database_of_a_newer_schema_is_refused() {
-    let cli = Cli::new();
-    cli.json(&["client", "list"]);
-    {
-        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&cli.db);
-        let mut conn = sqlx::ConnectOptions::connect(&options).await.unwrap();
-        sqlx::query(
-            "INSERT INTO _sqlx_migrations (version, description, installed_on, success, \
-             checksum, execution_time) VALUES (99990101000000, 'from the future', \
-             CURRENT_TIMESTAMP, 1, x'00', 0)",
-        )
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    let db = TestDb::new().await;
+    let ok = run(&db.url, &["client", "list"], "");
+    assert!(ok.status.success());
+    // The same row on each backend, in its own notation for bytes and booleans.
+    match &db.path {
+        Some(path) => {
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+            let mut conn = sqlx::ConnectOptions::connect(&options).await.unwrap();
+            sqlx::query(
+                "INSERT INTO _sqlx_migrations (version, description, installed_on, success, \
+                 checksum, execution_time) VALUES (99990101000000, 'from the future', \
+                 CURRENT_TIMESTAMP, 1, x'00', 0)",
+            )
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+        None => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::query(
+                "INSERT INTO _sqlx_migrations (version, description, installed_on, success, \
+                 checksum, execution_time) VALUES (99990101000000, 'from the future', \
+                 CURRENT_TIMESTAMP, true, '\\x00', 0)",
+            )
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
     }
+    let cli = Cli { db };
     let line = cli.fails(&["client", "list"]);
     assert!(line.contains("newer"), "{line}");
 }
@@ -435,68 +453,6 @@ fn config_check_reports_a_valid_file_and_the_first_mistake() {
     }
     let line = cli.fails(&["config", "check", "/nonexistent/paddock.toml"]);
     assert!(line.contains("/nonexistent/paddock.toml"), "{line}");
-}
-
-/// A `paddock serve` process, stopped when dropped.
-struct Served {
-    child: std::process::Child,
-    stderr: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Served {
-    /// Starts `paddock ARGS` with `envs`, stderr to a file, and waits until `address`
-    /// answers `/healthz`.
-    fn start(args: &[&str], envs: &[(&str, &str)], address: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let stderr = dir.path().join("stderr.log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_paddock"));
-        command
-            .arg("--database")
-            .arg(dir.path().join("serve.db"))
-            .args(args)
-            .env_remove("PADDOCK_DATABASE_URL")
-            .env_remove("PADDOCK_LISTEN")
-            .env_remove("PADDOCK_LOG_FORMAT")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap());
-        for (name, value) in envs {
-            command.env(name, value);
-        }
-        let served = Self {
-            child: command.spawn().unwrap(),
-            stderr,
-            _dir: dir,
-        };
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(address).is_err() {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(20),
-                "nothing answers on {address}: {}",
-                served.log()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        served
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_address() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! file, fixtures made through the same admin operations the CLI uses, and typed
 //! helpers for the requests the tests repeat.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use paddock::admin::{self, ClientRegistration, CreatedBroker, CreatedClient};
@@ -17,7 +16,8 @@ use paddock_store::DatabaseUrl;
 use reqwest::{Response, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use tempfile::TempDir;
+
+use crate::testdb::TestDb;
 
 pub const USER_EMAIL: &str = "trader@example.com";
 pub const USER_PASSWORD: &str = "correct horse battery";
@@ -38,9 +38,9 @@ pub struct TestApp {
     pub clock: Clock,
     /// The running server's state, for the few tests that look inside.
     pub state: AppState,
-    pub db_path: PathBuf,
+    /// The test's own database: `db.url` is what `--database` takes.
+    pub db: TestDb,
     pub fx: Fixture,
-    _dir: TempDir,
 }
 
 /// What every test starts with.
@@ -68,9 +68,8 @@ pub async fn spawn_app() -> TestApp {
 
 /// `spawn_app`, with settings changed by `configure` (the issuer, say).
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db_path = dir.path().join("paddock.db");
-    let url = DatabaseUrl::parse(db_path.to_str().expect("utf-8 path")).expect("db url");
+    let db = TestDb::new().await;
+    let url = DatabaseUrl::parse(&db.url).expect("db url");
     let store = paddock_store::open(&url).await.expect("open store");
     let clock = Clock::default();
     let fx = fixture(store.as_ref(), &clock).await;
@@ -99,13 +98,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         store,
         clock,
         state,
-        db_path,
+        db,
         fx,
-        _dir: dir,
     }
 }
 
-async fn fixture(store: &dyn Store, clock: &Clock) -> Fixture {
+pub async fn fixture(store: &dyn Store, clock: &Clock) -> Fixture {
     let now = clock.now();
     let broker = admin::create_broker(store, "Test Brokerage", now)
         .await

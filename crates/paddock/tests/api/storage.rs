@@ -1,4 +1,4 @@
-//! What the database file holds: digests, never a secret, token or code in plain text.
+//! What the database holds: digests, never a secret, token or code in plain text.
 
 use crate::helpers::{REDIRECT_URI, USER_PASSWORD, spawn_app};
 
@@ -21,11 +21,7 @@ async fn the_database_file_holds_no_secret_in_plain_text() {
         .await;
     assert!(response.status().is_success());
 
-    let mut bytes = std::fs::read(&app.db_path).unwrap();
-    let wal = app.db_path.with_extension("db-wal");
-    if let Ok(more) = std::fs::read(&wal) {
-        bytes.extend(more);
-    }
+    let bytes = app.db.contents().await;
     // The file is really there and really holds our rows.
     assert!(contains(&bytes, fx.client.id().as_bytes()));
     let secrets = [

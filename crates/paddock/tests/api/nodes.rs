@@ -1,0 +1,372 @@
+//! Several `paddock serve` processes on one database behave as one server: any node
+//! answers any step of a flow, a revocation on one reaches the others within a
+//! second, throttles count across nodes, and a node killed mid-run loses nothing it
+//! answered. On the run's backend: PostgreSQL, or one SQLite file shared by processes.
+
+use std::time::{Duration, Instant};
+
+use paddock::clock::Clock;
+use paddock_store::DatabaseUrl;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::browser::{hidden, redirect_param};
+use crate::helpers::{
+    Fixture, LOOPBACK_REDIRECT_URI, REDIRECT_URI, USER_EMAIL, USER_PASSWORD, fixture, header,
+};
+use crate::process::{Served, free_address};
+use crate::testdb::TestDb;
+
+/// Two nodes on one fresh database, with the usual fixture in it.
+struct Cluster {
+    a: Served,
+    b: Served,
+    fx: Fixture,
+    http: reqwest::Client,
+    _db: TestDb,
+}
+
+impl Cluster {
+    async fn start() -> Self {
+        let db = TestDb::new().await;
+        let store = paddock_store::open(&DatabaseUrl::parse(&db.url).unwrap())
+            .await
+            .unwrap();
+        let fx = fixture(store.as_ref(), &Clock::default()).await;
+        drop(store);
+        let (a, b) = (free_address(), free_address());
+        Self {
+            a: Served::node(&db.url, &a, &[]),
+            b: Served::node(&db.url, &b, &[]),
+            fx,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            _db: db,
+        }
+    }
+
+    fn grant_body(&self, account: paddock_core::ids::AccountId, scope: &str) -> Value {
+        json!({
+            "client_id": self.fx.client.id(),
+            "client_secret": self.fx.client.client_secret,
+            "redirect_uri": REDIRECT_URI,
+            "scope": scope,
+            "account_id": account.to_string(),
+        })
+    }
+
+    fn broker(
+        &self,
+        node: &Served,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", node.base))
+            .basic_auth(&self.fx.broker.key_id, Some(&self.fx.broker.secret))
+    }
+
+    async fn code(&self, node: &Served) -> String {
+        let response = self
+            .broker(node, reqwest::Method::POST, "/v1/oauth/authorize")
+            .json(&self.grant_body(self.fx.paper, "trading"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["code"].as_str().unwrap().to_owned()
+    }
+
+    fn redemption(&self, node: &Served, code: &str, redirect_uri: &str) -> reqwest::RequestBuilder {
+        self.http.post(format!("{}/oauth/token", node.base)).form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", self.fx.client.id()),
+            ("client_secret", &self.fx.client.client_secret),
+            ("redirect_uri", redirect_uri),
+        ])
+    }
+
+    async fn redeem(&self, node: &Served, code: &str, redirect_uri: &str) -> reqwest::Response {
+        self.redemption(node, code, redirect_uri)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn account_status(&self, node: &Served, token: &str) -> StatusCode {
+        self.http
+            .get(format!("{}/paper/v2/account", node.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+}
+
+async fn access_token(response: reqwest::Response) -> String {
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Polls until `node` refuses `token`; returns how long that took.
+async fn refused_within_a_second(cluster: &Cluster, node: &Served, token: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        if cluster.account_status(node, token).await == StatusCode::UNAUTHORIZED {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{} still honours the revoked token after a second",
+            node.base
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_code_from_one_node_is_redeemed_on_the_other() {
+    let cluster = Cluster::start().await;
+    let code = cluster.code(&cluster.a).await;
+    let token = access_token(cluster.redeem(&cluster.b, &code, REDIRECT_URI).await).await;
+    for node in [&cluster.a, &cluster.b] {
+        assert_eq!(cluster.account_status(node, &token).await, StatusCode::OK);
+    }
+    // The code is spent everywhere: A refuses it too, and revokes the token.
+    let again = cluster.redeem(&cluster.a, &code, REDIRECT_URI).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    for node in [&cluster.a, &cluster.b] {
+        refused_within_a_second(&cluster, node, &token).await;
+    }
+}
+
+#[tokio::test]
+async fn a_login_on_one_node_and_the_consent_on_the_other() {
+    let cluster = Cluster::start().await;
+    let (a, b) = (&cluster.a.base, &cluster.b.base);
+    let redirect: String =
+        url::form_urlencoded::byte_serialize(LOOPBACK_REDIRECT_URI.as_bytes()).collect();
+    let authorize = format!(
+        "/oauth/authorize?response_type=code&client_id={}&redirect_uri={redirect}\
+         &state=hop&scope=trading&env=paper",
+        cluster.fx.client.id()
+    );
+    let http = &cluster.http;
+    let login_page = http.get(format!("{a}{authorize}")).send().await.unwrap();
+    let html = login_page.text().await.unwrap();
+    let login = http
+        .post(format!("{a}/login"))
+        .form(&[
+            ("csrf", hidden(&html, "csrf").as_str()),
+            ("return_to", hidden(&html, "return_to").as_str()),
+            ("email", USER_EMAIL),
+            ("password", USER_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::SEE_OTHER, "signed in on A");
+
+    // The session and the CSRF token are the database's and the browser's, not A's.
+    let consent = http.get(format!("{b}{authorize}")).send().await.unwrap();
+    assert_eq!(consent.status(), StatusCode::OK);
+    let html = consent.text().await.unwrap();
+    assert!(
+        html.contains("value=\"allow\""),
+        "a consent page on B: {html}"
+    );
+    let paper = cluster.fx.paper.to_string();
+    let allowed = http
+        .post(format!("{b}/oauth/authorize"))
+        .form(&[
+            ("csrf", hidden(&html, "csrf").as_str()),
+            ("request", hidden(&html, "request").as_str()),
+            ("decision", "allow"),
+            ("paper_account", paper.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), StatusCode::SEE_OTHER);
+    let code = redirect_param(&header_of(&allowed), "code").expect("a code");
+    let token = access_token(
+        cluster
+            .redeem(&cluster.a, &code, LOOPBACK_REDIRECT_URI)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        cluster.account_status(&cluster.b, &token).await,
+        StatusCode::OK
+    );
+}
+
+fn header_of(response: &reqwest::Response) -> String {
+    header(response, "location")
+}
+
+#[tokio::test]
+async fn a_token_revoked_on_one_node_is_refused_on_the_other_within_a_second() {
+    let cluster = Cluster::start().await;
+    let code = cluster.code(&cluster.a).await;
+    let token = access_token(cluster.redeem(&cluster.a, &code, REDIRECT_URI).await).await;
+    // B has checked the token, so it holds it in its grant cache.
+    assert_eq!(
+        cluster.account_status(&cluster.b, &token).await,
+        StatusCode::OK
+    );
+    let revoked = cluster
+        .broker(
+            &cluster.a,
+            reqwest::Method::DELETE,
+            &format!("/v1/oauth/token/{token}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let delay = refused_within_a_second(&cluster, &cluster.b, &token).await;
+    let line = format!("revocation on node A reached node B in {delay:?}\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+    assert_eq!(
+        cluster.account_status(&cluster.a, &token).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn fifty_concurrent_redemptions_across_two_nodes_yield_one_token_then_revoke_it() {
+    let cluster = Cluster::start().await;
+    let code = cluster.code(&cluster.a).await;
+    let attempts: Vec<_> = (0..50)
+        .map(|i| {
+            let node = if i % 2 == 0 { &cluster.a } else { &cluster.b };
+            tokio::spawn(cluster.redemption(node, &code, REDIRECT_URI).send())
+        })
+        .collect();
+    let mut responses = Vec::new();
+    for attempt in attempts {
+        responses.push(attempt.await.unwrap().unwrap());
+    }
+    let mut tokens = Vec::new();
+    for response in responses {
+        match response.status() {
+            StatusCode::OK => tokens.push(access_token(response).await),
+            StatusCode::BAD_REQUEST => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(tokens.len(), 1, "exactly one redemption wins");
+    // Every other attempt was a replay, which revokes the one token, on both nodes.
+    for node in [&cluster.a, &cluster.b] {
+        refused_within_a_second(&cluster, node, &tokens[0]).await;
+    }
+}
+
+#[tokio::test]
+async fn failed_logins_are_counted_across_nodes() {
+    let cluster = Cluster::start().await;
+    let http = &cluster.http;
+    let attempt = |node: &Served| {
+        let base = node.base.clone();
+        async move {
+            let page = http.get(format!("{base}/login")).send().await.unwrap();
+            let html = page.text().await.unwrap();
+            http.post(format!("{base}/login"))
+                .form(&[
+                    ("csrf", hidden(&html, "csrf").as_str()),
+                    ("return_to", "/account/apps"),
+                    ("email", USER_EMAIL),
+                    ("password", "not the password"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // Five failures for one address, spread over both nodes...
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &cluster.a } else { &cluster.b };
+        assert_eq!(
+            attempt(node).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attempt {i}"
+        );
+    }
+    // ...are five in all: both nodes now refuse the address.
+    for node in [&cluster.a, &cluster.b] {
+        assert_eq!(
+            attempt(node).await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            node.base
+        );
+    }
+}
+
+/// `kill -9` while tokens are being issued: every token answered 200 works after a
+/// restart.
+#[tokio::test]
+async fn a_node_killed_mid_issuance_loses_no_answered_token() {
+    let mut cluster = Cluster::start().await;
+    let body = cluster.grant_body(cluster.fx.paper, "");
+    let issued = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let issuers: Vec<_> = (0..4)
+        .map(|_| {
+            let http = cluster.http.clone();
+            let url = format!("{}/v1/oauth/token", cluster.a.base);
+            let (key, secret) = (
+                cluster.fx.broker.key_id.clone(),
+                cluster.fx.broker.secret.clone(),
+            );
+            let (body, issued) = (body.clone(), issued.clone());
+            tokio::spawn(async move {
+                loop {
+                    let response = http
+                        .post(&url)
+                        .basic_auth(&key, Some(&secret))
+                        .json(&body)
+                        .send()
+                        .await;
+                    let Ok(response) = response else { return };
+                    if response.status() != StatusCode::OK {
+                        return;
+                    }
+                    let Ok(body) = response.json::<Value>().await else {
+                        return;
+                    };
+                    if let Some(token) = body["access_token"].as_str() {
+                        issued.lock().unwrap().push(token.to_owned());
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    cluster.a.kill_hard();
+    for issuer in issuers {
+        let _ = issuer.await;
+    }
+    let issued = issued.lock().unwrap().clone();
+    assert!(
+        issued.len() > 10,
+        "only {} tokens issued before the kill",
+        issued.len()
+    );
+    // B never stopped; every token A answered is there.
+    for token in &issued {
+        assert_eq!(
+            cluster.account_status(&cluster.b, token).await,
+            StatusCode::OK,
+            "a token answered 200 before the kill is lost"
+        );
+    }
+}
