@@ -6,12 +6,12 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
-pub mod grant_cache;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;

@@ -153,7 +153,7 @@ async fn follow_invalidations(state: AppState) {
             match store.invalidations_since(seen).await {
                 Ok(changes) => {
                     for (seq, change) in changes {
-                        state.grants.invalidate(&change);
+                        state.caches.apply(&change);
                         seen = seq;
                     }
                 }

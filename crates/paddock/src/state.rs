@@ -8,9 +8,9 @@ use paddock_core::secret::Digest;
 use paddock_core::store::Store;
 use tokio::sync::Semaphore;
 
+use crate::cache::Caches;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::grant_cache::GrantCache;
 use crate::throttle::{FailureThrottle, LoginThrottle};
 
 #[derive(Clone)]
@@ -19,8 +19,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub clock: Clock,
     pub last_used: Arc<LastUsed>,
-    /// Validated grants, so that the Bearer check does not read the store on a hit.
-    pub grants: Arc<GrantCache>,
+    /// Grants and accounts, so that a Bearer-checked call does not read the store on a
+    /// hit.
+    pub caches: Arc<Caches>,
     pub throttles: Arc<Throttles>,
     /// Bounds the argon2 checks running at once (each takes ~19 MiB and a core for
     /// tens of milliseconds), so that a burst of logins queues instead of exhausting
@@ -35,7 +36,7 @@ impl AppState {
             settings: Arc::new(settings),
             clock,
             last_used: Arc::default(),
-            grants: Arc::default(),
+            caches: Arc::default(),
             throttles: Arc::new(Throttles::default()),
             password_checks: Arc::new(Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),

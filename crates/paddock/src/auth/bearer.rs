@@ -60,19 +60,12 @@ pub async fn check_bearer(
 ) -> Result<BearerGrant, BearerRefusal> {
     let token = AccessToken::parse(token).map_err(|_| BearerRefusal::Invalid)?;
     let digest = token.digest();
-    let grant = match state.grants.get(&digest) {
-        Some(grant) => grant,
-        None => {
-            let epoch = state.grants.epoch();
-            let grant = state
-                .store
-                .token(&digest)
-                .await?
-                .ok_or(BearerRefusal::Invalid)?;
-            state.grants.insert(digest, grant.clone(), epoch);
-            grant
-        }
-    };
+    let grant = state
+        .caches
+        .grants
+        .get_or_load(digest, state.store.token(&digest))
+        .await?
+        .ok_or(BearerRefusal::Invalid)?;
     let now = state.clock.now();
     grant.check_usable(now).map_err(BearerRefusal::Refused)?;
     let account_id = grant

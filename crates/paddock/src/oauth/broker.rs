@@ -406,6 +406,6 @@ async fn revoke_token(
         .filter(|grant| grant.client_broker_id == broker.id)
         .ok_or_else(not_found)?;
     state.store.revoke_token(&digest, state.clock.now()).await?;
-    state.grants.invalidate(&Invalidation::Token(digest));
+    state.caches.apply(&Invalidation::Token(digest));
     Ok(StatusCode::NO_CONTENT)
 }

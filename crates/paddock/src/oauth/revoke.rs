@@ -84,7 +84,7 @@ pub async fn revoke(
             .is_some_and(|grant| grant.client_id == client.client_id);
         if own {
             state.store.revoke_token(&digest, state.clock.now()).await?;
-            state.grants.invalidate(&Invalidation::Token(digest));
+            state.caches.apply(&Invalidation::Token(digest));
             tracing::info!(client_id = %client.client_id, "access token revoked by its client");
         }
     }

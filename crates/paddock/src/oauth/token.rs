@@ -128,7 +128,7 @@ pub async fn token(
         Redemption::Refused(error) => return Err(ApiError::token(error)),
         Redemption::Replayed(revoked) => {
             for digest in revoked {
-                state.grants.invalidate(&Invalidation::Token(digest));
+                state.caches.apply(&Invalidation::Token(digest));
             }
             tracing::warn!(client_id = %client.client_id, "authorization code replayed; its tokens are revoked");
             return Err(ApiError::token(OAuthError::invalid_grant(

@@ -188,7 +188,7 @@ pub async fn revoke(
         .revoke_grant(user.id, grant, state.clock.now())
         .await?
         .ok_or_else(no_such_grant)?;
-    state.grants.invalidate(&Invalidation::Token(revoked));
+    state.caches.apply(&Invalidation::Token(revoked));
     Ok(browser.redirect(
         StatusCode::SEE_OTHER,
         &format!("{APPS_PAGE}?notice=revoked"),

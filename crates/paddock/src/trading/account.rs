@@ -127,8 +127,9 @@ pub async fn get_account(
     State(state): State<AppState>,
 ) -> Result<Json<AccountResponse>, ApiError> {
     let account = state
-        .store
-        .account(grant.account_id)
+        .caches
+        .accounts
+        .get_or_load(grant.account_id, state.store.account(grant.account_id))
         .await?
         .ok_or_else(|| {
             anyhow::anyhow!(

@@ -1,5 +1,5 @@
-//! The Bearer check served from memory: each node keeps the grants it has looked up,
-//! so that a Bearer-checked call does not touch the database on a hit.
+//! What a node keeps in memory of the store: the grants it has looked up, so that a
+//! Bearer-checked call does not touch the database on a hit, and the accounts.
 //!
 //! Staleness is bounded three ways: the node that revokes a token or changes a client
 //! drops the entry at once; every other node drops it when it reads the store's
@@ -9,40 +9,66 @@
 //! cannot flush the cache, and it never holds more than its capacity.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use paddock_core::grant::TokenGrant;
+use paddock_core::ids::AccountId;
+use paddock_core::model::Account;
 use paddock_core::secret::Digest;
 use paddock_core::store::Invalidation;
 
 /// The longest an entry is used without hearing from the store.
 pub const TTL: Duration = Duration::from_secs(30);
 
-/// Entries kept at most (a grant is a few hundred bytes).
+/// Entries kept at most per cache (a grant or an account is a few hundred bytes).
 pub const CAPACITY: usize = 100_000;
 
-pub struct GrantCache {
-    entries: Mutex<HashMap<Digest, Entry>>,
-    /// Bumped by every invalidation: a lookup that started before one may have read
-    /// what it invalidated, and must not be cached.
+/// What a node keeps in memory of the store, each cache dropped from by [`apply`].
+///
+/// [`apply`]: Caches::apply
+#[derive(Default)]
+pub struct Caches {
+    /// Grants by token digest, for the Bearer check.
+    pub grants: Cache<Digest, TokenGrant>,
+    /// Accounts by id, for the Trading API. Nothing changes an account yet; the writes
+    /// that will (fills, transfers) must log an invalidation for it, as revocations do.
+    pub accounts: Cache<AccountId, Account>,
+}
+
+impl Caches {
+    /// Forgets what `change` makes stale.
+    pub fn apply(&self, change: &Invalidation) {
+        match change {
+            Invalidation::Token(digest) => self.grants.remove(digest),
+            Invalidation::Client(id) => self.grants.retain(|grant| &grant.client_id != id),
+        }
+    }
+}
+
+/// A bounded map of what the store said, each entry used for [`TTL`] at most.
+pub struct Cache<K, V> {
+    entries: Mutex<HashMap<K, Entry<V>>>,
+    /// Bumped by every removal: a lookup that started before one may have read what it
+    /// removed, and must not be cached.
     epoch: AtomicU64,
     capacity: usize,
 }
 
-struct Entry {
-    grant: TokenGrant,
+struct Entry<V> {
+    value: V,
     fetched: Instant,
 }
 
-impl Default for GrantCache {
+impl<K: Eq + Hash + Clone, V: Clone> Default for Cache<K, V> {
     fn default() -> Self {
         Self::with_capacity(CAPACITY)
     }
 }
 
-impl GrantCache {
+impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
@@ -51,38 +77,56 @@ impl GrantCache {
         }
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<Digest, Entry>> {
+    fn entries(&self) -> MutexGuard<'_, HashMap<K, Entry<V>>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The cached grant of `digest`, if fresh.
-    pub fn get(&self, digest: &Digest) -> Option<TokenGrant> {
+    /// The cached value of `key`, if fresh.
+    pub fn get(&self, key: &K) -> Option<V> {
         let entries = self.entries();
         entries
-            .get(digest)
+            .get(key)
             .filter(|e| e.fetched.elapsed() < TTL)
-            .map(|e| e.grant.clone())
+            .map(|e| e.value.clone())
     }
 
-    /// Where the invalidations stand; take it before reading the store.
+    /// The cached value of `key`, or what `load` (a read of the store, run only on a
+    /// miss) finds, cached unless a removal raced it.
+    pub async fn get_or_load<E>(
+        &self,
+        key: K,
+        load: impl Future<Output = Result<Option<V>, E>>,
+    ) -> Result<Option<V>, E> {
+        if let Some(value) = self.get(&key) {
+            return Ok(Some(value));
+        }
+        let epoch = self.epoch();
+        let loaded = load.await?;
+        if let Some(value) = &loaded {
+            self.insert(key, value.clone(), epoch);
+        }
+        Ok(loaded)
+    }
+
+    /// Where the removals stand; take it before reading the store.
     pub fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::Acquire)
     }
 
-    /// Caches what the store said of `digest`, unless an invalidation arrived since
-    /// `epoch` (what was read may be what it invalidated).
-    pub fn insert(&self, digest: Digest, grant: TokenGrant, epoch: u64) {
+    /// Caches what the store said of `key`, unless a removal happened since `epoch`
+    /// (what was read may be what it removed).
+    pub fn insert(&self, key: K, value: V, epoch: u64) {
         let mut entries = self.entries();
         if self.epoch() != epoch {
             return;
         }
-        if entries.len() >= self.capacity && !entries.contains_key(&digest) {
+        if entries.len() >= self.capacity && !entries.contains_key(&key) {
             Self::make_room(&mut entries, self.capacity);
         }
         entries.insert(
-            digest,
+            key,
             Entry {
-                grant,
+                value,
                 fetched: Instant::now(),
             },
         );
@@ -90,26 +134,27 @@ impl GrantCache {
 
     /// Drops expired entries and, if that is not enough, a quarter of the rest (in no
     /// particular order): one sweep per many inserts, not one per insert.
-    fn make_room(entries: &mut HashMap<Digest, Entry>, capacity: usize) {
+    fn make_room(entries: &mut HashMap<K, Entry<V>>, capacity: usize) {
         entries.retain(|_, e| e.fetched.elapsed() < TTL);
         if entries.len() >= capacity {
-            let drop: Vec<Digest> = entries.keys().take(capacity / 4 + 1).copied().collect();
-            for digest in drop {
-                entries.remove(&digest);
+            let drop: Vec<K> = entries.keys().take(capacity / 4 + 1).cloned().collect();
+            for key in drop {
+                entries.remove(&key);
             }
         }
     }
 
-    /// Forgets what `change` makes stale.
-    pub fn invalidate(&self, change: &Invalidation) {
+    pub fn remove(&self, key: &K) {
         let mut entries = self.entries();
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        match change {
-            Invalidation::Token(digest) => {
-                entries.remove(digest);
-            }
-            Invalidation::Client(id) => entries.retain(|_, e| &e.grant.client_id != id),
-        }
+        entries.remove(key);
+    }
+
+    /// Keeps only the entries whose value passes `keep`.
+    pub fn retain(&self, keep: impl Fn(&V) -> bool) {
+        let mut entries = self.entries();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        entries.retain(|_, e| keep(&e.value));
     }
 
     pub fn len(&self) -> usize {
@@ -152,32 +197,33 @@ mod tests {
 
     #[test]
     fn an_invalidation_drops_the_token_or_every_token_of_the_client() {
-        let cache = GrantCache::default();
+        let caches = Caches::default();
+        let cache = &caches.grants;
         let (t1, t2, t3) = (Digest::of("1"), Digest::of("2"), Digest::of("3"));
         let epoch = cache.epoch();
         cache.insert(t1, grant(A), epoch);
         cache.insert(t2, grant(A), epoch);
         cache.insert(t3, grant(B), epoch);
-        cache.invalidate(&Invalidation::Token(t3));
+        caches.apply(&Invalidation::Token(t3));
         assert!(cache.get(&t3).is_none());
         assert!(cache.get(&t1).is_some());
-        cache.invalidate(&Invalidation::Client(ClientId::parse(A).unwrap()));
+        caches.apply(&Invalidation::Client(ClientId::parse(A).unwrap()));
         assert!(cache.is_empty());
     }
 
     #[test]
     fn a_lookup_that_raced_an_invalidation_is_not_cached() {
-        let cache = GrantCache::default();
+        let caches = Caches::default();
         let t = Digest::of("t");
-        let before = cache.epoch();
-        cache.invalidate(&Invalidation::Token(t));
-        cache.insert(t, grant(A), before);
-        assert!(cache.get(&t).is_none());
+        let before = caches.grants.epoch();
+        caches.apply(&Invalidation::Token(t));
+        caches.grants.insert(t, grant(A), before);
+        assert!(caches.grants.get(&t).is_none());
     }
 
     #[test]
     fn the_cache_never_outgrows_its_capacity() {
-        let cache = GrantCache::with_capacity(100);
+        let cache = Cache::with_capacity(100);
         for i in 0..1000 {
             cache.insert(Digest::of(&i.to_string()), grant(A), cache.epoch());
             assert!(cache.len() <= 100);
