@@ -8,7 +8,7 @@ use paddock_core::model::{Account, Broker, Client, ClientStatus, User, generate_
 use paddock_core::password::{Email, Password, PasswordHash};
 use paddock_core::redirect::RedirectUri;
 use paddock_core::secret::{AccessToken, BrokerSecret, ClientSecret};
-use paddock_core::store::{Store, StoreError};
+use paddock_core::store::{Conflict, Store, StoreError};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -23,7 +23,25 @@ pub enum AdminError {
     #[error("{0}")]
     NotFound(String),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+/// A conflict is the operator's to fix, so it says how; the rest is the database's.
+impl From<StoreError> for AdminError {
+    fn from(error: StoreError) -> Self {
+        let hint = match &error {
+            StoreError::Conflict(Conflict::EmailTaken) => {
+                "`paddock user show EMAIL` shows that user"
+            }
+            StoreError::Conflict(Conflict::LiveAccountExists) => {
+                "`paddock user show ID` lists the user's accounts; create a paper account instead"
+            }
+            StoreError::Conflict(_) => "try again: ids are random",
+            StoreError::Unavailable(_) => "check that the database is running and reachable",
+            StoreError::Missing(_) | StoreError::Backend(_) => return AdminError::Store(error),
+        };
+        AdminError::Invalid(format!("{error}; {hint}"))
+    }
 }
 
 /// A record that is not there, with the command that lists what is.
@@ -294,7 +312,7 @@ pub async fn create_account(
         match store.create_account(&account).await {
             Ok(()) => return Ok(AccountView::from(&account)),
             // A random account number may collide; a second live account always will.
-            Err(StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
+            Err(StoreError::Conflict(Conflict::AccountNumberTaken)) if attempt < 3 => attempt += 1,
             Err(e) => return Err(e.into()),
         }
     }
