@@ -31,8 +31,8 @@ CREATE TABLE accounts (
     broker_id      UUID NOT NULL,
     env            TEXT NOT NULL CHECK (env IN ('live', 'paper')),
     account_number TEXT NOT NULL,
-    -- Exact: NUMERIC, never a float (see paddock_core::money).
-    cash           NUMERIC NOT NULL,
+    -- Exact: NUMERIC, never a float, to the nine decimals paddock_core::money keeps.
+    cash           NUMERIC NOT NULL CONSTRAINT accounts_cash_scale CHECK (cash = trunc(cash, 9)),
     created_at     TIMESTAMPTZ NOT NULL,
     CONSTRAINT accounts_pkey PRIMARY KEY (id),
     CONSTRAINT accounts_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id),
