@@ -213,6 +213,7 @@ conformance! {
     nodes::throttles_are_saved_with_a_version_check,
     nodes::every_change_is_logged_in_order,
     nodes::the_change_feed_wakes_after_a_change,
+    nodes::a_follower_of_the_log_misses_nothing,
 }
 
 // Fixtures: records that satisfy every rule, at times the test chooses.

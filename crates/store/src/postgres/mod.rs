@@ -15,7 +15,7 @@ use paddock_core::secret::Digest;
 use paddock_core::store::{Store, StoreError, StoreResult, Tx};
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{Connection as _, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::{OpenError, PostgresUrl};
@@ -80,17 +80,31 @@ impl PgStore {
         if connect.get_application_name().is_none() {
             connect = connect.application_name("paddock");
         }
+        // A pool that cannot connect reports only that it timed out; one direct
+        // connection first says why (refused, unknown host, authentication, no such
+        // database), within the same bound.
+        let hint = "check that PostgreSQL is running and accepts this host, port, user and \
+                    database";
+        let probe = tokio::time::timeout(
+            options.acquire_timeout,
+            PgConnection::connect_with(&connect),
+        );
+        match probe.await {
+            Ok(Ok(probe)) => probe.close().await.ok(),
+            Ok(Err(e)) => return Err(connect_error(format!("{e}; {hint}"))),
+            Err(_) => {
+                let waited = options.acquire_timeout;
+                return Err(connect_error(format!(
+                    "no answer within {waited:?}; {hint}"
+                )));
+            }
+        };
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect.clone())
             .await
-            .map_err(|e| {
-                connect_error(format!(
-                    "{e}; check that PostgreSQL is running and accepts this host, port, user \
-                     and database"
-                ))
-            })?;
+            .map_err(|e| connect_error(format!("{e}; {hint}")))?;
         // `run` takes PostgreSQL's advisory lock for the database (sqlx's default,
         // kept): a second node starting at the same time waits, then finds the
         // migrations applied.

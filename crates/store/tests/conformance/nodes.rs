@@ -218,3 +218,41 @@ async fn a_lost_feed_says_so(b: &Backend, mut feed: Box<dyn paddock_core::store:
     let mut again = b.store.change_feed().await.unwrap();
     again.next().await.unwrap();
 }
+
+/// A node follows the log by remembering the last sequence number it read: with
+/// writers committing concurrently, it must still see every change (on PostgreSQL, a
+/// sequence number taken early must not commit after a later one was read).
+pub async fn a_follower_of_the_log_misses_nothing(b: &Backend) {
+    let g = grantable(b.store.as_ref()).await;
+    let tokens: Vec<_> = (0..30)
+        .map(|i| g.token(&format!("t{i}"), 0, None))
+        .collect();
+    for t in &tokens {
+        b.store.insert_token(t).await.unwrap();
+    }
+    let writers: Vec<_> = tokens
+        .iter()
+        .map(|t| {
+            let (store, digest) = (b.store.clone(), t.digest);
+            tokio::spawn(async move { store.revoke_token(&digest, at(1)).await })
+        })
+        .collect();
+    let mut seen = 0;
+    let mut followed = Vec::new();
+    while !writers.iter().all(|w| w.is_finished()) {
+        for (seq, change) in b.store.invalidations_since(seen).await.unwrap() {
+            seen = seq;
+            followed.push(change);
+        }
+        tokio::task::yield_now().await;
+    }
+    for writer in writers {
+        assert!(writer.await.unwrap().unwrap());
+    }
+    let rest = b.store.invalidations_since(seen).await.unwrap();
+    followed.extend(rest.into_iter().map(|(_, change)| change));
+    assert_eq!(followed.len(), tokens.len(), "every revocation, once");
+    for t in &tokens {
+        assert!(followed.contains(&Invalidation::Token(t.digest)));
+    }
+}
