@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use paddock_core::store::Store;
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::{PgOptions, PgStore};
 pub use sqlite::SqliteStore;
 
 /// Where the data lives: `postgres://…` for PostgreSQL, `sqlite://PATH` or a bare path
@@ -100,14 +102,12 @@ pub enum OpenError {
          give one of those to --database"
     )]
     BadUrl,
-    #[error("PostgreSQL is not supported by this build of paddock yet; use a SQLite path")]
-    PostgresUnsupported,
     #[error(
         "cannot create the database {path}: directory {dir} does not exist; create it, or \
          give another --database"
     )]
     MissingDirectory { path: String, dir: String },
-    #[error("cannot open the database {path}: {reason}; check the path and its permissions")]
+    #[error("cannot open the database {path}: {reason}")]
     Connect { path: String, reason: String },
     #[error(
         "the database {path} has schema version {version}, newer than this paddock knows; \
@@ -118,11 +118,13 @@ pub enum OpenError {
     Migrate { path: String, reason: String },
 }
 
-/// Opens (creating and migrating when needed) the database `url` names.
+/// Opens (creating and migrating when needed) the database `url` names. A PostgreSQL
+/// database must exist; its tables are created in the first schema of the URL's
+/// search path.
 pub async fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, OpenError> {
     match url {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path).await?)),
-        DatabaseUrl::Postgres(_) => Err(OpenError::PostgresUnsupported),
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(PgStore::open(url, PgOptions::default()).await?)),
     }
 }
 

@@ -52,7 +52,7 @@ impl SqliteStore {
             .await
             .map_err(|e| OpenError::Connect {
                 path: shown.clone(),
-                reason: e.to_string(),
+                reason: format!("{e}; check the path and its permissions"),
             })?;
         MIGRATOR.run(&pool).await.map_err(|e| match e {
             // A migration the database has but this binary does not: a newer paddock

@@ -1,0 +1,67 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use paddock_core::ids::UserId;
+use paddock_core::model::User;
+use paddock_core::secret::Digest;
+use paddock_core::store::{SessionStore, StoreResult};
+
+use super::accounts::user_from_row;
+use super::{PgStore, backend, uuid, write_error};
+
+#[async_trait]
+impl SessionStore for PgStore {
+    async fn create_session(
+        &self,
+        digest: &Digest,
+        user: UserId,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (digest, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&digest.as_bytes()[..])
+        .bind(uuid(user)?)
+        .bind(created_at)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(write_error)?;
+        Ok(())
+    }
+
+    async fn session_user(&self, digest: &Digest, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        sqlx::query(
+            "SELECT u.id, u.email, u.password_hash, u.created_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.digest = $1 AND s.expires_at > $2",
+        )
+        .bind(&digest.as_bytes()[..])
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(user_from_row)
+        .transpose()
+    }
+
+    async fn delete_session(&self, digest: &Digest) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE digest = $1")
+            .bind(&digest.as_bytes()[..])
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn purge_sessions(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+}

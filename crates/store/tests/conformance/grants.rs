@@ -1,0 +1,276 @@
+//! Codes and tokens: redeemed once, replays revoke, revocations stick, units of work
+//! commit together or not at all.
+
+use std::sync::Arc;
+
+use paddock_core::grant::{Redemption, RedemptionRequest, TokenIssue, redeem};
+use paddock_core::ids::{GrantId, UserId};
+use paddock_core::model::ClientStatus;
+use paddock_core::pkce::{CodeChallenge, CodeVerifier};
+use paddock_core::secret::Digest;
+use paddock_core::store::{CodeState, Store};
+
+use super::{Backend, Grantable, at, grantable, user};
+
+fn request<'a>(g: &'a Grantable, verifier: Option<&'a CodeVerifier>) -> RedemptionRequest<'a> {
+    RedemptionRequest {
+        client_id: &g.client.client_id,
+        redirect_uri: "https://app.example/cb",
+        code_verifier: verifier,
+    }
+}
+
+fn issue(secret: &str, secs: i64) -> TokenIssue {
+    TokenIssue {
+        id: GrantId::random(),
+        digest: Digest::of(secret),
+        issued_at: at(secs),
+        expires_at: None,
+    }
+}
+
+pub async fn a_code_is_redeemed_once_and_a_replay_revokes(b: &Backend) {
+    let store = b.store.as_ref();
+    let g = grantable(store).await;
+    let verifier = CodeVerifier::parse(&"v".repeat(43)).unwrap();
+    let mut grant = g.code(0);
+    grant.code_challenge = Some(CodeChallenge::from_verifier(&verifier));
+    let code = Digest::of("code");
+    store.insert_code(&code, &grant).await.unwrap();
+
+    let first = issue("token", 5);
+    let issued = redeem(store, &code, &request(&g, Some(&verifier)), &first).await;
+    let Ok(Redemption::Issued(redeemed)) = issued else {
+        panic!("a fresh code issues a token: {issued:?}");
+    };
+    assert_eq!(redeemed.code_challenge, grant.code_challenge);
+    assert_eq!(redeemed.scopes, grant.scopes);
+    assert_eq!(redeemed.expires_at, grant.expires_at);
+    let token = store.token(&first.digest).await.unwrap().unwrap();
+    assert_eq!((token.id, token.user_id), (first.id, g.user.id));
+    assert_eq!(token.scopes, grant.scopes);
+    assert_eq!(token.accounts, grant.accounts);
+    assert_eq!(token.client_broker_id, g.broker.id);
+    assert!(token.client_active && token.revoked_at.is_none());
+    assert_eq!((token.created_at, token.expires_at), (at(5), None));
+
+    let again = redeem(store, &code, &request(&g, Some(&verifier)), &issue("t2", 9)).await;
+    assert!(
+        matches!(&again, Ok(Redemption::Replayed(d)) if d == &[first.digest]),
+        "{again:?}"
+    );
+    let revoked = store.token(&first.digest).await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(at(9)));
+    assert!(store.token(&Digest::of("t2")).await.unwrap().is_none());
+    let replayed_twice = redeem(store, &code, &request(&g, None), &issue("t3", 10)).await;
+    assert!(matches!(replayed_twice, Ok(Redemption::Replayed(d)) if d.is_empty()));
+
+    let nope = Digest::of("nope");
+    let unknown = redeem(store, &nope, &request(&g, None), &issue("t4", 11)).await;
+    assert!(matches!(unknown, Ok(Redemption::Unknown)));
+
+    // A refused check spends the code all the same.
+    let other = Digest::of("other code");
+    store.insert_code(&other, &g.code(20)).await.unwrap();
+    let wrong = RedemptionRequest {
+        redirect_uri: "https://app.example/elsewhere",
+        ..request(&g, None)
+    };
+    let refused = redeem(store, &other, &wrong, &issue("t5", 21)).await;
+    assert!(matches!(refused, Ok(Redemption::Refused(_))), "{refused:?}");
+    let retried = redeem(store, &other, &request(&g, None), &issue("t6", 22)).await;
+    assert!(matches!(retried, Ok(Redemption::Replayed(d)) if d.is_empty()));
+    assert!(store.token(&Digest::of("t6")).await.unwrap().is_none());
+}
+
+pub async fn concurrent_redemptions_issue_one_token(b: &Backend) {
+    let g = Arc::new(grantable(b.store.as_ref()).await);
+    let code = Digest::of("contested");
+    b.store.insert_code(&code, &g.code(0)).await.unwrap();
+    let attempts: Vec<_> = (0..20)
+        .map(|i| {
+            let (store, g): (Arc<dyn Store>, _) = (b.store.clone(), g.clone());
+            tokio::spawn(async move {
+                let issue = issue(&format!("token {i}"), 1);
+                redeem(store.as_ref(), &code, &request(&g, None), &issue).await
+            })
+        })
+        .collect();
+    let (mut issued, mut replayed) = (0, 0);
+    for attempt in attempts {
+        match attempt.await.unwrap().unwrap() {
+            Redemption::Issued(_) => issued += 1,
+            Redemption::Replayed(_) => replayed += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((issued, replayed), (1, 19));
+}
+
+pub async fn a_dropped_unit_of_work_changes_nothing(b: &Backend) {
+    let store = b.store.as_ref();
+    let g = grantable(store).await;
+    let code = Digest::of("code");
+    store.insert_code(&code, &g.code(0)).await.unwrap();
+    let before = store.latest_invalidation().await.unwrap();
+    {
+        let mut tx = store.begin().await.unwrap();
+        assert!(matches!(
+            tx.spend_code(&code, at(1)).await.unwrap(),
+            CodeState::Fresh(_)
+        ));
+        tx.insert_token(&g.token("dropped", 1, None), Some(&code))
+            .await
+            .unwrap();
+        tx.revoke_tokens_of_code(&code, at(1)).await.unwrap();
+    }
+    assert!(store.token(&Digest::of("dropped")).await.unwrap().is_none());
+    assert_eq!(store.latest_invalidation().await.unwrap(), before);
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        matches!(
+            tx.spend_code(&code, at(2)).await.unwrap(),
+            CodeState::Fresh(_)
+        ),
+        "still fresh"
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.spend_code(&code, at(3)).await.unwrap(),
+        CodeState::Spent
+    ));
+    assert!(matches!(
+        tx.spend_code(&Digest::of("never"), at(3)).await.unwrap(),
+        CodeState::Unknown
+    ));
+}
+
+pub async fn tokens_are_revoked_listed_and_touched(b: &Backend) {
+    let store = b.store.as_ref();
+    let g = grantable(store).await;
+    let old = g.token("old", 10, None);
+    let new = g.token("new", 20, None);
+    let expiring = g.token("expiring", 30, Some(100));
+    let doomed = g.token("doomed", 40, None);
+    for t in [&old, &new, &expiring, &doomed] {
+        store.insert_token(t).await.unwrap();
+    }
+    assert!(
+        store.insert_token(&old).await.is_err(),
+        "a digest is stored once"
+    );
+
+    let listed = |now| async move {
+        let grants = store.grants_of_user(g.user.id, at(now)).await.unwrap();
+        grants.iter().map(|s| s.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        listed(50).await,
+        [doomed.id, expiring.id, new.id, old.id],
+        "newest first"
+    );
+    let summary = &store.grants_of_user(g.user.id, at(50)).await.unwrap()[0];
+    assert_eq!(summary.client_name, g.client.name);
+    assert_eq!((summary.created_at, summary.last_used_at), (at(40), None));
+
+    // A grant is revoked by its user only.
+    let stranger = UserId::random();
+    assert_eq!(
+        store
+            .revoke_grant(stranger, doomed.id, at(60))
+            .await
+            .unwrap(),
+        None
+    );
+    let revoked = store
+        .revoke_grant(g.user.id, doomed.id, at(60))
+        .await
+        .unwrap();
+    assert_eq!(revoked, Some(doomed.digest));
+    let missing = store.revoke_grant(g.user.id, GrantId::random(), at(60));
+    assert_eq!(missing.await.unwrap(), None);
+    assert_eq!(
+        listed(100).await,
+        [new.id, old.id],
+        "revoked and expired left out"
+    );
+
+    assert!(store.revoke_token(&old.digest, at(70)).await.unwrap());
+    assert!(store.revoke_token(&old.digest, at(80)).await.unwrap());
+    let read = store.token(&old.digest).await.unwrap().unwrap();
+    assert_eq!(
+        read.revoked_at,
+        Some(at(70)),
+        "the first revocation time stays"
+    );
+    let unknown = Digest::of("unknown");
+    assert!(!store.revoke_token(&unknown, at(70)).await.unwrap());
+    assert!(store.token(&unknown).await.unwrap().is_none());
+
+    // Last use only moves forward, and a digest listed twice keeps its latest use.
+    let batch = [
+        (new.digest, at(200)),
+        (new.digest, at(300)),
+        (expiring.digest, at(90)),
+        (unknown, at(90)),
+    ];
+    store.touch_tokens(&batch).await.unwrap();
+    store.touch_tokens(&[(new.digest, at(250))]).await.unwrap();
+    store.touch_tokens(&[]).await.unwrap();
+    let used = |d| async move { store.token(&d).await.unwrap().unwrap().last_used_at };
+    assert_eq!(used(new.digest).await, Some(at(300)));
+    assert_eq!(used(expiring.digest).await, Some(at(90)));
+
+    store
+        .set_client_status(&g.client.client_id, ClientStatus::Disabled, at(400))
+        .await
+        .unwrap();
+    let of_disabled = store.token(&new.digest).await.unwrap().unwrap();
+    assert!(!of_disabled.client_active);
+    assert!(of_disabled.check_usable(at(400)).is_err());
+
+    // Tokens of one user are not another's.
+    let other = user(0);
+    store.create_user(&other).await.unwrap();
+    assert!(
+        store
+            .grants_of_user(other.id, at(50))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn expired_codes_are_purged(b: &Backend) {
+    let store = b.store.as_ref();
+    let g = grantable(store).await;
+    // Codes expire ten minutes after they are made.
+    store
+        .insert_code(&Digest::of("a"), &g.code(0))
+        .await
+        .unwrap();
+    store
+        .insert_code(&Digest::of("b"), &g.code(60))
+        .await
+        .unwrap();
+    store
+        .insert_code(&Digest::of("c"), &g.code(120))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .insert_code(&Digest::of("a"), &g.code(0))
+            .await
+            .is_err(),
+        "a code is stored once"
+    );
+    assert_eq!(store.purge_codes(at(600)).await.unwrap(), 0);
+    assert_eq!(store.purge_codes(at(630)).await.unwrap(), 1);
+    assert_eq!(store.purge_codes(at(10_000)).await.unwrap(), 2);
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.spend_code(&Digest::of("b"), at(0)).await.unwrap(),
+        CodeState::Unknown
+    ));
+}
