@@ -31,6 +31,10 @@ impl Digest {
         &self.0
     }
 
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
     /// Constant-time comparison, for checking a presented secret against a stored digest.
     pub fn ct_eq(&self, other: &Digest) -> bool {
         self.0.ct_eq(&other.0).into()

@@ -22,7 +22,7 @@ pub enum AdminError {
     Invalid(String),
     #[error("{0}")]
     NotFound(String),
-    #[error(transparent)]
+    #[error("{0}; the database refused the change: check that it is healthy, then retry")]
     Store(StoreError),
 }
 
@@ -38,7 +38,10 @@ impl From<StoreError> for AdminError {
             }
             StoreError::Conflict(_) => "try again: ids are random",
             StoreError::Unavailable(_) => "check that the database is running and reachable",
-            StoreError::Missing(_) | StoreError::Backend(_) => return AdminError::Store(error),
+            StoreError::Missing(_) => {
+                "`paddock broker list` and `paddock user list` show what exists"
+            }
+            StoreError::Backend(_) => return AdminError::Store(error),
         };
         AdminError::Invalid(format!("{error}; {hint}"))
     }
@@ -57,14 +60,18 @@ fn invalid(message: impl Into<String>) -> AdminError {
 fn text_field(name: &str, value: &str, max: usize, required: bool) -> Result<String, AdminError> {
     let value = value.trim();
     if required && value.is_empty() {
-        return Err(invalid(format!("{name} must not be empty")));
+        return Err(invalid(format!(
+            "{name} must not be empty; give it a value"
+        )));
     }
     if value.chars().count() > max {
-        return Err(invalid(format!("{name} has more than {max} characters")));
+        return Err(invalid(format!(
+            "{name} has more than {max} characters; shorten it"
+        )));
     }
     if value.chars().any(char::is_control) {
         return Err(invalid(format!(
-            "{name} must not contain control characters"
+            "{name} must not contain control characters; remove them"
         )));
     }
     Ok(value.to_owned())
@@ -208,13 +215,15 @@ pub async fn create_user(
     password: String,
     now: DateTime<Utc>,
 ) -> Result<CreatedUser, AdminError> {
-    let email = Email::parse(email).map_err(|e| invalid(e.to_string()))?;
-    let password = Password::new(password).map_err(|e| invalid(e.to_string()))?;
+    let email = Email::parse(email)
+        .map_err(|e| invalid(format!("{e}; give --email an address like ann@example.com")))?;
+    let password = Password::new(password)
+        .map_err(|e| invalid(format!("{e}; pipe another password in on stdin")))?;
     // argon2 is deliberately slow: keep it off the async workers.
     let hash = tokio::task::spawn_blocking(move || PasswordHash::new(&password))
         .await
-        .map_err(|e| invalid(format!("hashing the password failed: {e}")))?
-        .map_err(|e| invalid(e.to_string()))?;
+        .map_err(|e| invalid(format!("hashing the password failed: {e}; try again")))?
+        .map_err(|e| invalid(format!("{e}; try again")))?;
     let user = User {
         id: UserId::random(),
         email,
@@ -290,8 +299,13 @@ pub async fn create_account(
     now: DateTime<Utc>,
 ) -> Result<AccountView, AdminError> {
     if cash.is_sign_negative() {
-        return Err(invalid("cash must not be negative"));
+        return Err(invalid("cash must not be negative; give --cash 0 or more"));
     }
+    paddock_core::money::to_nanos(cash).map_err(|e| {
+        invalid(format!(
+            "--cash {e}; give at most 9 decimals, below 9.2 billion"
+        ))
+    })?;
     if store.user(user).await?.is_none() {
         return Err(not_found(format!("no user with id {user}"), "user"));
     }
@@ -376,11 +390,17 @@ pub async fn create_client(
         ));
     }
     if registration.redirect_uris.is_empty() {
-        return Err(invalid("a client needs at least one --redirect-uri"));
+        return Err(invalid(
+            "a client needs at least one redirect URI; give --redirect-uri URI",
+        ));
     }
     let mut redirect_uris: Vec<RedirectUri> = Vec::new();
     for uri in &registration.redirect_uris {
-        let uri = RedirectUri::parse(uri).map_err(|e| invalid(e.to_string()))?;
+        let uri = RedirectUri::parse(uri).map_err(|e| {
+            invalid(format!(
+                "{e}; give an absolute https URL, or an http one on localhost"
+            ))
+        })?;
         if !redirect_uris.contains(&uri) {
             redirect_uris.push(uri);
         }
@@ -409,7 +429,8 @@ pub async fn create_client(
 }
 
 fn parse_client_id(id: &str) -> Result<ClientId, AdminError> {
-    ClientId::parse(id).map_err(|e| invalid(e.to_string()))
+    ClientId::parse(id)
+        .map_err(|e| invalid(format!("{e}; `paddock client list` shows the client ids")))
 }
 
 fn no_such_client(id: &ClientId) -> AdminError {

@@ -39,6 +39,12 @@ pub struct Caches {
 }
 
 impl Caches {
+    /// Forgets everything.
+    pub fn clear(&self) {
+        self.grants.retain(|_| false);
+        self.accounts.retain(|_| false);
+    }
+
     /// Forgets what `change` makes stale.
     pub fn apply(&self, change: &Invalidation) {
         match change {

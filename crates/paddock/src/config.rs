@@ -4,20 +4,15 @@
 //! that clap checks them exactly as it checks flags.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::Duration;
+use clap::ArgAction;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct ServeArgs {
-    /// A TOML file of settings: the flags' names as keys (`listen = "127.0.0.1:9000"`,
-    /// `code-ttl-secs = 300`, `database = "./paddock.db"`). Flags and environment
-    /// variables override it.
-    #[arg(long, env = "PADDOCK_CONFIG")]
-    pub config: Option<PathBuf>,
-
     /// Log lines as text (coloured only on a terminal) or as one JSON object each.
     #[arg(long, env = "PADDOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -28,8 +23,10 @@ pub struct ServeArgs {
 
     /// Seed (idempotently) a demo broker, user, accounts and client, and print
     /// everything needed to try the flows by hand. The demo credentials are public:
-    /// never use --demo on a server others can reach.
-    #[arg(long)]
+    /// never use --demo on a server others can reach. `--demo=false` turns off a
+    /// `demo = true` of the settings file.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_value = "false", default_missing_value = "true")]
     pub demo: bool,
 
     /// The server's public base URL, as clients and browsers reach it: the OAuth
@@ -50,7 +47,8 @@ pub struct ServeArgs {
     /// from the last `X-Forwarded-For` entry, which the proxy appends. Only set this
     /// when every request comes through a proxy that does so; otherwise anyone could
     /// claim any address.
-    #[arg(long, env = "PADDOCK_TRUST_PROXY")]
+    #[arg(long, env = "PADDOCK_TRUST_PROXY", action = ArgAction::Set, num_args = 0..=1,
+          require_equals = true, default_value = "false", default_missing_value = "true")]
     pub trust_proxy: bool,
 
     /// How long a browser stays signed in, in seconds.
@@ -61,6 +59,17 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(60..)
     )]
     pub session_ttl_secs: u32,
+
+    /// How long a request waits for PostgreSQL (a pooled connection) before it is
+    /// answered 503, in seconds; a database that went away costs a request this long
+    /// at most.
+    #[arg(
+        long,
+        env = "PADDOCK_DATABASE_TIMEOUT_SECS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..=300)
+    )]
+    pub database_timeout_secs: u32,
 
     /// Lifetime of access tokens, in seconds. Unset (the default, as Alpaca's): tokens
     /// live until revoked.
@@ -89,7 +98,8 @@ impl LogFormat {
     }
 }
 
-/// A `--config` file: every `serve` setting, under the flag's name, all optional.
+/// A `--config` file: every `serve` setting, under the flag's name, all optional; its
+/// `database` applies to every command.
 /// Unknown keys are refused, so that a typo does not silently leave a default in place.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -102,13 +112,18 @@ pub struct ConfigFile {
     pub trust_proxy: Option<bool>,
     pub session_ttl_secs: Option<u32>,
     pub token_ttl_secs: Option<u32>,
+    pub database_timeout_secs: Option<u32>,
     pub log_format: Option<LogFormat>,
 }
 
 impl ConfigFile {
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read the config file {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the config file {}: {e}; check the path given to --config",
+                path.display()
+            )
+        })?;
         basic_toml::from_str(&text).map_err(|e| {
             let e = e.to_string().replace('\n', " ");
             anyhow::anyhow!(
@@ -133,6 +148,10 @@ impl ConfigFile {
                 self.session_ttl_secs.map(|n| n.to_string()),
             ),
             ("token_ttl_secs", self.token_ttl_secs.map(|n| n.to_string())),
+            (
+                "database_timeout_secs",
+                self.database_timeout_secs.map(|n| n.to_string()),
+            ),
             ("log_format", self.log_format.map(|f| f.as_str().to_owned())),
         ];
         let serve = serve

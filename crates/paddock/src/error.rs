@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use paddock_core::error::{OAuthError, OAuthErrorCode};
 use paddock_core::scope::Scope;
-use paddock_core::store::StoreError;
+use paddock_core::store::{Conflict, StoreError};
 use serde::Serialize;
 
 #[derive(Debug)]
@@ -282,6 +282,8 @@ fn add_headers(response: &mut Response, challenge: Option<HeaderValue>, retry_af
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
+            // A random id that collided is the server's bad luck, not the caller's.
+            StoreError::Conflict(Conflict::IdTaken) => Self::Internal(error.into()),
             StoreError::Conflict(conflict) => {
                 Self::alpaca(StatusCode::CONFLICT, conflict.to_string())
             }

@@ -3,6 +3,7 @@
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use std::path::PathBuf;
 
@@ -39,6 +40,12 @@ struct Cli {
     /// Print one JSON object instead of text.
     #[arg(long, global = true)]
     json: bool,
+
+    /// A TOML file of settings: the flags' names as keys (`listen = "127.0.0.1:9000"`,
+    /// `code-ttl-secs = 300`, `database = "./paddock.db"`). Flags and environment
+    /// variables override it; its `database` serves every command.
+    #[arg(long, global = true, env = "PADDOCK_CONFIG")]
+    config: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -199,15 +206,12 @@ enum Mistake {
     Config(anyhow::Error),
 }
 
-/// The command line, with `serve --config FILE`'s values as the defaults of the flags
-/// it leaves out (flag > environment > file > default).
+/// The command line, with `--config FILE`'s values as the defaults of the flags it
+/// leaves out (flag > environment > file > default).
 fn parse_cli() -> Result<Cli, Mistake> {
     let matches = Cli::command().try_get_matches().map_err(Mistake::Usage)?;
     let cli = Cli::from_arg_matches(&matches).map_err(Mistake::Usage)?;
-    let Command::Serve(ServeArgs {
-        config: Some(path), ..
-    }) = &cli.command
-    else {
+    let Some(path) = &cli.config else {
         return Ok(cli);
     };
     let file = ConfigFile::read(path).map_err(Mistake::Config)?;
@@ -303,7 +307,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return check_config(file, out);
     }
     let url = DatabaseUrl::parse(&cli.database)?;
-    let shared = paddock_store::open(&url).await?;
+    let timeout = match &cli.command {
+        Command::Serve(args) => Duration::from_secs(u64::from(args.database_timeout_secs)),
+        _ => Duration::from_secs(5),
+    };
+    let shared = paddock_store::open_with(&url, timeout).await?;
     let clock = Clock::default();
     let now = clock.now();
     let store: &dyn Store = shared.as_ref();
@@ -656,5 +664,64 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flag added to `serve` without a settings-file key would silently be left out
+    /// of every file.
+    #[test]
+    fn every_serve_flag_has_a_settings_file_key() {
+        let every_key = ConfigFile {
+            database: Some("x.db".into()),
+            listen: Some("127.0.0.1:1".into()),
+            demo: Some(true),
+            issuer: Some("http://x".into()),
+            code_ttl_secs: Some(1),
+            trust_proxy: Some(true),
+            session_ttl_secs: Some(60),
+            token_ttl_secs: Some(60),
+            database_timeout_secs: Some(1),
+            log_format: Some(LogFormat::Json),
+        };
+        let (_, keys) = every_key.values();
+        let keys: Vec<&str> = keys.iter().map(|(id, _)| *id).collect();
+        let command = Cli::command();
+        let serve = command.find_subcommand("serve").unwrap();
+        for arg in serve.get_arguments() {
+            let id = arg.get_id().as_str();
+            if arg.is_global_set() || ["help", "config", "json", "database"].contains(&id) {
+                continue;
+            }
+            assert!(
+                keys.contains(&id),
+                "--{} has no settings-file key",
+                arg.get_id()
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_that_turns_demo_on_is_overridden_by_demo_false() {
+        let file = ConfigFile {
+            demo: Some(true),
+            ..ConfigFile::default()
+        };
+        let parse = |args: &[&str]| {
+            let matches = file
+                .apply(Cli::command())
+                .try_get_matches_from(args)
+                .unwrap();
+            match Cli::from_arg_matches(&matches).unwrap().command {
+                Command::Serve(args) => args.demo,
+                _ => unreachable!(),
+            }
+        };
+        assert!(parse(&["paddock", "serve"]));
+        assert!(!parse(&["paddock", "serve", "--demo=false"]));
+        assert!(parse(&["paddock", "serve", "--demo"]));
     }
 }

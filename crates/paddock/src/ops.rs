@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -127,7 +127,7 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// every log line written while handling the request carries it.
 pub async fn track(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -167,11 +167,56 @@ pub async fn track(mut request: Request, next: Next) -> Response {
     response
 }
 
-/// An id a proxy or client may pass on: short, and only characters that cannot forge a
-/// log line or carry a secret's worth of text.
+/// An id a proxy or client may pass on: short (a UUID fits, a token does not), only
+/// characters that cannot forge a log line, and never one of our tokens or codes.
 fn plausible_request_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
+    (1..=40).contains(&id.len())
+        && !id.starts_with("pdk_")
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// The method as a metrics label: any method a client invents is `OTHER`, so that
+/// labels (and the memory each costs) stay bounded.
+fn method_label(method: &Method) -> String {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    if KNOWN.contains(method) {
+        method.as_str().to_owned()
+    } else {
+        "OTHER".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_never_taken_as_a_request_id() {
+        assert!(plausible_request_id("6f1c2d9e-3b4a-4c5d-8e9f-0a1b2c3d4e5f"));
+        assert!(!plausible_request_id(
+            "pdk_at_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        ));
+        assert!(!plausible_request_id("pdk_ac_short"));
+        assert!(!plausible_request_id("a b"));
+        assert!(!plausible_request_id(&"a".repeat(41)));
+    }
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        let invented = Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&invented), "OTHER");
+    }
 }

@@ -94,8 +94,11 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Where the invalidation log stands before the first request can fill a cache, so
+    // that no change after it is missed.
+    let seen = state.store.latest_invalidation().await.ok();
     let background = tokio::spawn(background_work(state.clone()));
-    let follower = tokio::spawn(follow_invalidations(state.clone()));
+    let follower = tokio::spawn(follow_invalidations(state.clone(), seen));
     let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
@@ -121,20 +124,28 @@ async fn background_work(state: AppState) {
     }
 }
 
-/// Keeps this node's grant cache in step with every other process: reads the store's
-/// invalidation log whenever the change feed wakes it (a PostgreSQL notification, or
-/// a short poll), and drops what each entry makes stale. Errors are logged and waited
-/// out: the cache's lifetime bounds staleness meanwhile.
-async fn follow_invalidations(state: AppState) {
+/// Keeps this node's caches in step with every other process: reads the store's
+/// invalidation log from `seen` on whenever the change feed wakes it (a PostgreSQL
+/// notification, or a short poll), and drops what each entry makes stale. When the
+/// log could not be read at start, the caches are emptied once it can, since what
+/// they took meanwhile may predate a change. Errors are logged and waited out, the
+/// caches' lifetime bounding staleness meanwhile.
+async fn follow_invalidations(state: AppState, seen: Option<i64>) {
     let store = state.store.as_ref();
-    let mut seen = loop {
-        match store.latest_invalidation().await {
-            Ok(seq) => break seq,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the invalidation log; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut seen = match seen {
+        Some(seq) => seq,
+        None => loop {
+            match store.latest_invalidation().await {
+                Ok(seq) => {
+                    state.caches.clear();
+                    break seq;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the invalidation log; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
             }
-        }
+        },
     };
     loop {
         let mut feed = match store.change_feed().await {
@@ -157,10 +168,14 @@ async fn follow_invalidations(state: AppState) {
                         seen = seq;
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot read the invalidation log"),
+                Err(e) => {
+                    // Once a second, not at every poll, while the database is away.
+                    tracing::warn!(error = %e, "cannot read the invalidation log");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
             }
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

@@ -2,17 +2,23 @@
 //! every node sees every failure: 5 failed logins for one address mean 5 in all, not 5
 //! per node. The rule is core's ([`ThrottleRule`]); this module names the keys and
 //! saves windows with a version check, retrying when another node saved first.
+//!
+//! Keys are stored as digests: what someone typed in the e-mail box (a password, by
+//! mistake) never reaches the database.
 
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
+use paddock_core::secret::Digest;
 use paddock_core::store::{Store, StoreResult};
-use paddock_core::throttle::{ThrottleRule, ThrottleWindow};
+use paddock_core::throttle::ThrottleRule;
 
-/// How often a save that lost to a concurrent one is tried again before giving up on
-/// counting (the attempt is then let through: a throttle must not turn a busy key into
-/// an outage).
-const SAVE_ATTEMPTS: usize = 8;
+/// How often a save that lost to a concurrent one is tried again. A key this contended
+/// is under a burst: the attempt is refused rather than let through uncounted.
+const SAVE_ATTEMPTS: usize = 16;
+
+/// How long an attempt refused for contention is told to wait.
+const CONTENDED_WAIT: Duration = Duration::seconds(1);
 
 /// One rule over one kind of key, whose keys the store keeps under `prefix`.
 pub struct FailureThrottle {
@@ -32,102 +38,68 @@ impl FailureThrottle {
     }
 
     fn key(&self, key: &str) -> String {
-        format!("{}:{key}", self.prefix)
+        format!("{}:{}", self.prefix, Digest::of(key).to_hex())
     }
 
-    /// `Err(wait)` while `key` has used up its failures.
-    pub async fn check(
-        &self,
-        store: &dyn Store,
-        key: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Verdict> {
-        let current = store.throttle(&self.key(key)).await?;
-        Ok(
-            match self.rule.blocked(current.as_ref().map(|v| &v.value), now) {
-                Some(wait) => Err(wait),
-                None => Ok(()),
-            },
-        )
-    }
-
-    pub async fn record_failure(
-        &self,
-        store: &dyn Store,
-        key: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        self.update(store, key, |w| Some(self.rule.counted(w, now)))
-            .await
-            .map(|_| ())
-    }
-
-    /// Checks and counts an attempt in one step, as a failure until [`forgive`] says
-    /// otherwise: concurrent attempts, on any node, cannot all slip past the check
-    /// before any of them is counted.
-    ///
-    /// [`forgive`]: Self::forgive
+    /// Checks and counts an attempt in one step: concurrent attempts, on any node,
+    /// cannot all slip past the check before any of them is counted. A refused attempt
+    /// is not counted.
     pub async fn attempt(
         &self,
         store: &dyn Store,
         key: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Verdict> {
-        let mut verdict = Ok(());
-        self.update(store, key, |w| match self.rule.blocked(w.as_ref(), now) {
-            Some(wait) => {
-                verdict = Err(wait);
-                None
+        let key = self.key(key);
+        for _ in 0..SAVE_ATTEMPTS {
+            let current = store.throttle(&key).await?;
+            let window = current.as_ref().map(|v| v.value);
+            if let Some(wait) = self.rule.blocked(window.as_ref(), now) {
+                return Ok(Err(wait));
             }
-            None => {
-                verdict = Ok(());
-                Some(self.rule.counted(w, now))
+            let expected = current.map(|v| v.version);
+            if store
+                .save_throttle(&key, &self.rule.counted(window, now), expected)
+                .await?
+            {
+                return Ok(Ok(()));
             }
-        })
-        .await?;
-        Ok(verdict)
+        }
+        tracing::warn!(
+            throttle = self.prefix,
+            "a burst on one key; attempt refused"
+        );
+        Ok(Err(CONTENDED_WAIT))
     }
 
     /// Takes back one counted attempt: it succeeded.
     pub async fn forgive(&self, store: &dyn Store, key: &str) -> StoreResult<()> {
-        self.update(store, key, |w| w.map(ThrottleRule::forgiven))
-            .await
-            .map(|_| ())
+        let key = self.key(key);
+        for _ in 0..SAVE_ATTEMPTS {
+            let Some(current) = store.throttle(&key).await? else {
+                return Ok(());
+            };
+            let forgiven = ThrottleRule::forgiven(current.value);
+            if store
+                .save_throttle(&key, &forgiven, Some(current.version))
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 
     /// Forgets `key`'s failures, after it proved itself.
     pub async fn forget(&self, store: &dyn Store, key: &str) -> StoreResult<()> {
         store.forget_throttle(&self.key(key)).await
     }
-
-    /// Load, change, save with a version check; again if another writer came first.
-    /// `change` returns `None` to leave the window as it is.
-    async fn update(
-        &self,
-        store: &dyn Store,
-        key: &str,
-        mut change: impl FnMut(Option<ThrottleWindow>) -> Option<ThrottleWindow>,
-    ) -> StoreResult<bool> {
-        let key = self.key(key);
-        for _ in 0..SAVE_ATTEMPTS {
-            let current = store.throttle(&key).await?;
-            let Some(next) = change(current.as_ref().map(|v| v.value)) else {
-                return Ok(false);
-            };
-            let expected = current.map(|v| v.version);
-            if store.save_throttle(&key, &next, expected).await? {
-                return Ok(true);
-            }
-        }
-        tracing::warn!(key = %self.prefix, "a throttle window kept changing under us; not counted");
-        Ok(false)
-    }
 }
 
-/// The login page's two limits: failures per e-mail address (one account guessed at)
-/// and per client address (one machine guessing at many accounts). Each attempt is
-/// counted against both before its password is checked, so that a burst of
-/// concurrent guesses cannot all pass the check before any is counted.
+/// The login page's two limits: failures per client address (one machine guessing at
+/// many accounts) and per e-mail address (one account guessed at). Each attempt is
+/// counted before its password is checked, so that a burst of concurrent guesses
+/// cannot all pass the check before any is counted.
 pub struct LoginThrottle {
     by_email: FailureThrottle,
     by_ip: FailureThrottle,
@@ -138,8 +110,9 @@ impl LoginThrottle {
         Self { by_email, by_ip }
     }
 
-    /// Counts an attempt on `email` from `ip`, or says how long to wait. A refused
-    /// attempt checks no password, so it counts against neither.
+    /// Counts an attempt on `email` from `ip`, or says how long to wait. The address is
+    /// checked first, so that a machine already refused writes nothing per e-mail it
+    /// tries; a refused attempt checks no password and counts against neither.
     pub async fn attempt(
         &self,
         store: &dyn Store,
@@ -148,22 +121,14 @@ impl LoginThrottle {
         now: DateTime<Utc>,
     ) -> StoreResult<Verdict> {
         let (email, ip) = (email_key(email), ip_key(ip));
-        let by_email = self.by_email.attempt(store, &email, now).await?;
-        let by_ip = self.by_ip.attempt(store, &ip, now).await?;
-        if by_email.is_ok() && by_ip.is_ok() {
-            return Ok(Ok(()));
+        if let Err(wait) = self.by_ip.attempt(store, &ip, now).await? {
+            return Ok(Err(wait));
         }
-        if by_email.is_ok() {
-            self.by_email.forgive(store, &email).await?;
-        }
-        if by_ip.is_ok() {
+        if let Err(wait) = self.by_email.attempt(store, &email, now).await? {
             self.by_ip.forgive(store, &ip).await?;
+            return Ok(Err(wait));
         }
-        Ok(Err([by_email, by_ip]
-            .into_iter()
-            .filter_map(Result::err)
-            .max()
-            .unwrap_or(self.by_ip.rule.window)))
+        Ok(Ok(()))
     }
 
     /// The attempt proved the password: the account starts afresh, and the client
@@ -216,5 +181,13 @@ mod tests {
     #[test]
     fn email_keys_ignore_case_and_spaces() {
         assert_eq!(email_key(" A@Example.com "), email_key("a@example.com"));
+    }
+
+    #[test]
+    fn stored_keys_are_digests_never_what_was_typed() {
+        let throttle = FailureThrottle::new("login-email", 5, Duration::minutes(15));
+        let key = throttle.key("my secret password");
+        assert!(key.starts_with("login-email:"));
+        assert!(!key.contains("secret"), "{key}");
     }
 }

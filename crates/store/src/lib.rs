@@ -32,20 +32,30 @@ impl PostgresUrl {
         &self.0
     }
 
-    /// The URL with its password, if any, replaced by `***`.
+    /// The URL with its password, if any, replaced by `***`, wherever it is given: in
+    /// the user information or as a `password` query parameter.
     pub fn redacted(&self) -> String {
-        let Some((scheme, rest)) = self.0.split_once("://") else {
-            return "postgres://***".to_owned();
+        let Ok(mut url) = url::Url::parse(&self.0) else {
+            return "postgres://(a URL that does not parse)".to_owned();
         };
-        // The userinfo ends at the last `@` before the path.
-        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        match rest[..authority_end].rfind('@') {
-            Some(at) => match rest[..at].split_once(':') {
-                Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
-                None => self.0.clone(),
-            },
-            None => self.0.clone(),
+        if url.password().is_some() {
+            let _ = url.set_password(Some("***"));
         }
+        if url.query_pairs().any(|(key, _)| key == "password") {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(key, value)| {
+                    let value = if key == "password" {
+                        "***".into()
+                    } else {
+                        value
+                    };
+                    (key.into_owned(), value.into_owned())
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        url.to_string()
     }
 }
 
@@ -122,9 +132,24 @@ pub enum OpenError {
 /// database must exist; its tables are created in the first schema of the URL's
 /// search path.
 pub async fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, OpenError> {
+    open_with(url, PgOptions::ACQUIRE_TIMEOUT).await
+}
+
+/// [`open`], with how long a request may wait for a PostgreSQL connection before the
+/// store answers `Unavailable` (SQLite, a local file, keeps its own lock timeout).
+pub async fn open_with(
+    url: &DatabaseUrl,
+    timeout: std::time::Duration,
+) -> Result<Arc<dyn Store>, OpenError> {
     match url {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path).await?)),
-        DatabaseUrl::Postgres(url) => Ok(Arc::new(PgStore::open(url, PgOptions::default()).await?)),
+        DatabaseUrl::Postgres(url) => {
+            let options = PgOptions {
+                acquire_timeout: timeout,
+                ..PgOptions::default()
+            };
+            Ok(Arc::new(PgStore::open(url, options).await?))
+        }
     }
 }
 
@@ -161,10 +186,14 @@ mod tests {
                 "postgres://postgres@127.0.0.1/test",
             ),
             ("postgresql://u:p@h/d", "postgresql://u:***@h/d"),
+            (
+                "postgres://u@h/d?password=s3cret&sslmode=disable",
+                "postgres://u@h/d?password=***&sslmode=disable",
+            ),
         ] {
             let parsed = DatabaseUrl::parse(url).unwrap();
             assert_eq!(parsed.to_string(), shown);
-            assert!(!format!("{parsed:?}").contains(":s3cr"), "{parsed:?}");
+            assert!(!format!("{parsed:?}").contains("s3cr"), "{parsed:?}");
         }
     }
 }

@@ -51,17 +51,14 @@ pub async fn authenticate_broker(
     match (broker, secret) {
         (Some(broker), Some(secret)) if broker.verify_secret(&secret) => Ok(broker),
         (Some(_), _) => {
-            let now = state.clock.now();
-            let (throttle, store) = (&state.throttles.broker_auth, state.store.as_ref());
-            throttle
-                .check(store, key_id.as_str(), now)
+            // A wrong secret is counted; past the limit it is answered 429.
+            state
+                .throttles
+                .broker_auth
+                .attempt(state.store.as_ref(), key_id.as_str(), state.clock.now())
                 .await
                 .map_err(BrokerAuthError::Store)?
                 .map_err(|wait| BrokerAuthError::Throttled(retry_after_secs(wait)))?;
-            throttle
-                .record_failure(store, key_id.as_str(), now)
-                .await
-                .map_err(BrokerAuthError::Store)?;
             Err(BrokerAuthError::Invalid)
         }
         (None, _) => Err(BrokerAuthError::Invalid),

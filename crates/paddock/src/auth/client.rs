@@ -104,15 +104,13 @@ pub async fn authenticate_client(
     let client = match (client, secret) {
         (Some(client), Some(secret)) if client.verify_secret(&secret) => client,
         (Some(_), _) => {
-            let now = state.clock.now();
-            let (throttle, store) = (&state.throttles.client_auth, state.store.as_ref());
-            throttle
-                .check(store, client_id.as_str(), now)
+            // A wrong secret is counted; past the limit it is answered 429.
+            state
+                .throttles
+                .client_auth
+                .attempt(state.store.as_ref(), client_id.as_str(), state.clock.now())
                 .await?
                 .map_err(|wait| ApiError::token_throttled(retry_after_secs(wait)))?;
-            throttle
-                .record_failure(store, client_id.as_str(), now)
-                .await?;
             return Err(credentials.refuse(FAILED));
         }
         // Nothing to guess for a client that does not exist: not counted, so that

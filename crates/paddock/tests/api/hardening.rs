@@ -157,6 +157,65 @@ async fn concurrent_login_guesses_cannot_outrun_the_throttle() {
     );
 }
 
+/// One machine guessing at many accounts at once: the per-address limit (20) holds
+/// however the guesses race, even though each e-mail address is fresh.
+#[tokio::test]
+async fn a_burst_of_guesses_at_many_accounts_cannot_outrun_the_address_limit() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    let html = browser.get("/login").await.text().await.unwrap();
+    let csrf = hidden(&html, "csrf");
+    let guesses: Vec<_> = (0..60)
+        .map(|i| {
+            let request = browser.http.post(app.url("/login")).form(&[
+                ("csrf", csrf.clone()),
+                ("email", format!("someone{i}@example.com")),
+                ("password", "a wrong password".to_owned()),
+            ]);
+            tokio::spawn(request.send())
+        })
+        .collect();
+    let mut checked = 0;
+    for guess in guesses {
+        match guess.await.unwrap().unwrap().status() {
+            StatusCode::UNPROCESSABLE_ENTITY => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        checked <= 20,
+        "{checked} passwords were checked; the limit is 20"
+    );
+}
+
+/// Wrong client secrets in a burst: at most the limit (20) are checked, the rest wait.
+#[tokio::test]
+async fn a_burst_of_wrong_client_secrets_cannot_outrun_the_throttle() {
+    let app = spawn_app().await;
+    let wrong = "0".repeat(40);
+    let attempts: Vec<_> = (0..60)
+        .map(|_| {
+            let request = app
+                .token_request_basic(app.fx.client.id(), &wrong)
+                .form(&[("grant_type", "authorization_code"), ("code", "x")]);
+            tokio::spawn(request.send())
+        })
+        .collect();
+    let mut refused = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap().unwrap().status() {
+            StatusCode::UNAUTHORIZED => refused += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        refused <= 20,
+        "{refused} secrets were checked; the limit is 20"
+    );
+}
+
 /// A wrong password for `email`, through a proxy that says the client is `from`.
 async fn guess_from(app: &crate::helpers::TestApp, from: &str, email: &str) -> StatusCode {
     let browser = Browser::new(app);

@@ -23,7 +23,7 @@ struct Cluster {
     b: Served,
     fx: Fixture,
     http: reqwest::Client,
-    _db: TestDb,
+    db: TestDb,
 }
 
 impl Cluster {
@@ -44,7 +44,7 @@ impl Cluster {
                 .cookie_store(true)
                 .build()
                 .unwrap(),
-            _db: db,
+            db,
         }
     }
 
@@ -312,6 +312,29 @@ async fn failed_logins_are_counted_across_nodes() {
     }
 }
 
+#[tokio::test]
+async fn failed_client_authentications_are_counted_across_nodes() {
+    let cluster = Cluster::start().await;
+    let wrong = "0".repeat(40);
+    let attempt = |node: &Served| {
+        cluster
+            .http
+            .post(format!("{}/oauth/token", node.base))
+            .basic_auth(cluster.fx.client.id(), Some(&wrong))
+            .form(&[("grant_type", "authorization_code"), ("code", "x")])
+            .send()
+    };
+    for i in 0..20 {
+        let node = if i % 2 == 0 { &cluster.a } else { &cluster.b };
+        let status = attempt(node).await.unwrap().status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    for node in [&cluster.a, &cluster.b] {
+        let status = attempt(node).await.unwrap().status();
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{}", node.base);
+    }
+}
+
 /// `kill -9` while tokens are being issued: every token answered 200 works after a
 /// restart.
 #[tokio::test]
@@ -361,12 +384,17 @@ async fn a_node_killed_mid_issuance_loses_no_answered_token() {
         "only {} tokens issued before the kill",
         issued.len()
     );
-    // B never stopped; every token A answered is there.
-    for token in &issued {
-        assert_eq!(
-            cluster.account_status(&cluster.b, token).await,
-            StatusCode::OK,
-            "a token answered 200 before the kill is lost"
-        );
+    // B never stopped, and A comes back on the same database: every token A answered
+    // is there.
+    let a = cluster.a.base.trim_start_matches("http://").to_owned();
+    cluster.a = Served::node(&cluster.db.url, &a, &[]);
+    for node in [&cluster.a, &cluster.b] {
+        for token in &issued {
+            assert_eq!(
+                cluster.account_status(node, token).await,
+                StatusCode::OK,
+                "a token answered 200 before the kill is lost"
+            );
+        }
     }
 }

@@ -4,12 +4,17 @@
 -- Cash as integer billionths (see paddock_core::money), which SQL compares and sums
 -- exactly; the text it replaces was exact, so the conversion is too.
 ALTER TABLE accounts ADD COLUMN cash_nanos INTEGER NOT NULL DEFAULT 0;
+-- Converted on the digits without the sign, which is then put back, so that -5.5
+-- becomes -5500000000 (paddock never wrote a negative cash, but the rule is exact).
 UPDATE accounts SET cash_nanos =
-    CASE WHEN instr(cash, '.') = 0
-        THEN CAST(cash AS INTEGER) * 1000000000
-        ELSE CAST(substr(cash, 1, instr(cash, '.') - 1) AS INTEGER) * 1000000000
-            + CAST(substr(substr(cash, instr(cash, '.') + 1) || '000000000', 1, 9) AS INTEGER)
-    END;
+    (CASE WHEN cash LIKE '-%' THEN -1 ELSE 1 END) *
+    (CASE WHEN instr(ltrim(cash, '-'), '.') = 0
+        THEN CAST(ltrim(cash, '-') AS INTEGER) * 1000000000
+        ELSE CAST(substr(ltrim(cash, '-'), 1, instr(ltrim(cash, '-'), '.') - 1) AS INTEGER)
+                * 1000000000
+            + CAST(substr(substr(ltrim(cash, '-'), instr(ltrim(cash, '-'), '.') + 1)
+                || '000000000', 1, 9) AS INTEGER)
+    END);
 ALTER TABLE accounts DROP COLUMN cash;
 
 -- Failure counts per key (login e-mail, IP, client id, broker key id), saved with a

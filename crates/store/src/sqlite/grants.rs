@@ -1,18 +1,22 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use paddock_core::grant::{AccountBinding, CodeGrant, GrantSummary, NewToken, TokenGrant};
+use paddock_core::ids::ClientId;
 use paddock_core::ids::{AccountId, GrantId, UserId};
 use paddock_core::model::ClientStatus;
 use paddock_core::pkce::CodeChallenge;
 use paddock_core::scope::ScopeSet;
 use paddock_core::secret::Digest;
-use paddock_core::store::{CodeState, Conflict, GrantStore, GrantTx, Invalidation, StoreResult};
+use paddock_core::store::{
+    CodeState, Conflict, GrantStore, GrantTx, Invalidation, Missing, StoreError, StoreResult,
+};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::nodes::log_invalidation;
 use super::{
-    SqliteStore, SqliteTx, backend, corrupt, parse_field, parse_opt_ts, parse_ts, ts, write_error,
+    SqliteStore, SqliteTx, backend, corrupt, must_exist, parse_field, parse_opt_ts, parse_ts, ts,
+    write_error,
 };
 
 fn accounts_from_row(row: &SqliteRow) -> StoreResult<AccountBinding> {
@@ -49,9 +53,9 @@ fn code_from_row(row: &SqliteRow) -> StoreResult<CodeGrant> {
     })
 }
 
-fn parse_client_id(row: &SqliteRow) -> StoreResult<paddock_core::ClientId> {
+fn parse_client_id(row: &SqliteRow) -> StoreResult<ClientId> {
     let text: String = row.try_get("client_id").map_err(backend)?;
-    paddock_core::ClientId::parse(&text).map_err(|e| corrupt(e.to_string()))
+    ClientId::parse(&text).map_err(|e| corrupt(e.to_string()))
 }
 
 async fn insert_token(
@@ -59,7 +63,7 @@ async fn insert_token(
     token: &NewToken,
     from_code: Option<&Digest>,
 ) -> StoreResult<()> {
-    sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO tokens (digest, id, client_id, user_id, scopes, live_account_id, \
          paper_account_id, code_digest, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -75,15 +79,61 @@ async fn insert_token(
     .bind(ts(token.created_at))
     .bind(token.expires_at.map(ts))
     .execute(&mut **executor)
-    .await
-    .map_err(|e| write_error(e, Conflict::IdTaken))?;
-    Ok(())
+    .await;
+    match done {
+        Ok(_) => Ok(()),
+        Err(e) if is_foreign_key_violation(&e) => {
+            Err(missing_party(executor, &token.client_id, token.user_id, token.accounts).await)
+        }
+        Err(e) => Err(write_error(e, Conflict::IdTaken)),
+    }
+}
+
+fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+}
+
+/// Which record a grant refers to is missing. Asked only after a foreign-key violation
+/// (SQLite does not say which key failed), so the checks cost nothing on the way a
+/// grant is normally written.
+async fn missing_party(
+    tx: &mut Transaction<'static, Sqlite>,
+    client: &ClientId,
+    user: UserId,
+    accounts: AccountBinding,
+) -> StoreError {
+    let mut checks = vec![
+        (
+            "SELECT 1 FROM clients WHERE client_id = $1",
+            client.to_string(),
+            Missing::Client,
+        ),
+        (
+            "SELECT 1 FROM users WHERE id = $1",
+            user.to_string(),
+            Missing::User,
+        ),
+    ];
+    for account in [accounts.live(), accounts.paper()].into_iter().flatten() {
+        checks.push((
+            "SELECT 1 FROM accounts WHERE id = $1",
+            account.to_string(),
+            Missing::Account,
+        ));
+    }
+    for (exists, id, what) in checks {
+        if let Err(missing) = must_exist(tx, exists, id, what).await {
+            return missing;
+        }
+    }
+    corrupt("a foreign key failed, yet every record it names exists".into())
 }
 
 #[async_trait]
 impl GrantStore for SqliteStore {
     async fn insert_code(&self, digest: &Digest, grant: &CodeGrant) -> StoreResult<()> {
-        sqlx::query(
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
             "INSERT INTO auth_codes (digest, client_id, user_id, redirect_uri, scopes, \
              live_account_id, paper_account_id, code_challenge, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -98,10 +148,15 @@ impl GrantStore for SqliteStore {
         .bind(grant.code_challenge.as_ref().map(|c| c.as_str().to_owned()))
         .bind(ts(grant.created_at))
         .bind(ts(grant.expires_at))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| write_error(e, Conflict::IdTaken))?;
-        Ok(())
+        .execute(&mut *tx)
+        .await;
+        match done {
+            Ok(_) => tx.commit().await.map_err(backend),
+            Err(e) if is_foreign_key_violation(&e) => {
+                Err(missing_party(&mut tx, &grant.client_id, grant.user_id, grant.accounts).await)
+            }
+            Err(e) => Err(write_error(e, Conflict::IdTaken)),
+        }
     }
 
     async fn insert_token(&self, token: &NewToken) -> StoreResult<()> {

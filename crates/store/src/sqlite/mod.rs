@@ -180,3 +180,56 @@ async fn must_exist(
         None => Err(StoreError::Missing(what)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use paddock_core::store::AccountStore;
+
+    use super::*;
+
+    /// A database from before cash was kept in billionths: its text cash becomes the
+    /// same amount, exactly.
+    #[tokio::test]
+    async fn text_cash_is_migrated_to_exact_billionths() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        MIGRATOR.run_to(2, &pool).await.unwrap();
+        sqlx::raw_sql(
+            "INSERT INTO users VALUES ('09d8585a-f555-4574-8b8f-9c425a3a76d8', 'a@b.c', 'x', \
+             '2026-01-01T00:00:00.000000Z');
+             INSERT INTO brokers VALUES ('d88d3021-ad15-44bd-a504-8b62ea7306ff', 'B', \
+             'BK4OLDFU9OHK0DHWEBVR', x'00', '2026-01-01T00:00:00.000000Z');
+             INSERT INTO accounts VALUES ('eb5e157c-f03e-4671-a464-6a0649a4542f', \
+             '09d8585a-f555-4574-8b8f-9c425a3a76d8', 'd88d3021-ad15-44bd-a504-8b62ea7306ff', \
+             'paper', 'PA1', '2500.123456789', '2026-01-01T00:00:00.000000Z');",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = SqliteStore::open(&path).await.unwrap();
+        let id = "eb5e157c-f03e-4671-a464-6a0649a4542f".parse().unwrap();
+        let account = store.account(id).await.unwrap().unwrap();
+        assert_eq!(account.cash.to_string(), "2500.123456789");
+    }
+
+    #[tokio::test]
+    async fn every_commit_is_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db")).await.unwrap();
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            level, 2,
+            "synchronous=FULL: an answered revocation survives power loss"
+        );
+    }
+}
