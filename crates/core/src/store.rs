@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 
 use crate::grant::{CodeGrant, GrantSummary, NewToken, TokenGrant};
 use crate::ids::{AccountId, BrokerId, BrokerKeyId, ClientId, GrantId, UserId};
@@ -13,6 +14,7 @@ use crate::model::{Account, Broker, Client, ClientStatus, User};
 use crate::password::Email;
 use crate::secret::Digest;
 use crate::throttle::ThrottleWindow;
+use crate::trading::assets::Symbol;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -278,6 +280,33 @@ pub trait InvalidationStore {
     async fn purge_invalidations(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// A price the market simulator holds for a symbol, away from its reference price.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPrice {
+    pub symbol: Symbol,
+    pub price: Decimal,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The simulator's prices, shared by every process on the database: a price set by
+/// the admin CLI is the price every node trades at.
+#[async_trait]
+pub trait MarketStore {
+    /// Every stored price, by symbol.
+    async fn prices(&self) -> StoreResult<Vec<StoredPrice>>;
+
+    async fn price(&self, symbol: &Symbol) -> StoreResult<Option<StoredPrice>>;
+
+    /// Sets (or replaces) the price of `symbol`; the caller has checked that it is a
+    /// listed symbol and a positive amount of at most nine decimals.
+    async fn set_price(
+        &self,
+        symbol: &Symbol,
+        price: Decimal,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
+
 #[async_trait]
 pub trait Store:
     BrokerStore
@@ -288,6 +317,7 @@ pub trait Store:
     + SessionStore
     + ThrottleStore
     + InvalidationStore
+    + MarketStore
     + Send
     + Sync
 {

@@ -9,6 +9,7 @@ use paddock_core::password::{Email, Password, PasswordHash};
 use paddock_core::redirect::RedirectUri;
 use paddock_core::secret::{AccessToken, BrokerSecret, ClientSecret};
 use paddock_core::store::{Conflict, Store, StoreError};
+use paddock_core::trading::assets;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -513,4 +514,71 @@ pub async fn revoke_token(
         return Err(unknown());
     }
     Ok(RevokedToken { revoked: true })
+}
+
+/// A listed asset's price as the simulator has it: set by an operator, or the
+/// reference price of the built-in table.
+#[derive(Serialize)]
+pub struct PriceView {
+    pub symbol: String,
+    pub price: String,
+    /// `set` (by `price set`) or `reference` (the built-in table).
+    pub source: &'static str,
+    #[serde(
+        serialize_with = "wire::optional_timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Every listed asset with its current price.
+pub async fn list_prices(store: &dyn Store) -> Result<Vec<PriceView>, AdminError> {
+    let stored = store.prices().await?;
+    Ok(assets::listed()
+        .into_iter()
+        .map(
+            |asset| match stored.iter().find(|p| p.symbol == asset.symbol) {
+                Some(set) => PriceView {
+                    symbol: asset.symbol.to_string(),
+                    price: set.price.normalize().to_string(),
+                    source: "set",
+                    updated_at: Some(set.updated_at),
+                },
+                None => PriceView {
+                    symbol: asset.symbol.to_string(),
+                    price: asset.reference_price.normalize().to_string(),
+                    source: "reference",
+                    updated_at: None,
+                },
+            },
+        )
+        .collect())
+}
+
+/// Sets the simulator's price of a listed asset, for every process on the database.
+pub async fn set_price(
+    store: &dyn Store,
+    symbol: &str,
+    price: Decimal,
+    now: DateTime<Utc>,
+) -> Result<PriceView, AdminError> {
+    let asset = assets::find(symbol).ok_or_else(|| {
+        invalid(format!(
+            "`{symbol}` is not a listed symbol; `paddock price list` shows them"
+        ))
+    })?;
+    if price <= Decimal::ZERO {
+        return Err(invalid(
+            "a price must be more than 0; give a positive amount",
+        ));
+    }
+    paddock_core::money::to_nanos(price)
+        .map_err(|e| invalid(format!("{e}; give at most 9 decimals")))?;
+    store.set_price(&asset.symbol, price, now).await?;
+    Ok(PriceView {
+        symbol: asset.symbol.to_string(),
+        price: price.normalize().to_string(),
+        source: "set",
+        updated_at: Some(now),
+    })
 }

@@ -71,3 +71,21 @@ pub fn oauth_form(
     }
     Params::parse(&body).map_err(|e| invalid(e.to_string()))
 }
+
+/// The query string of an Alpaca surface, each parameter at most once: a malformed or
+/// repeated parameter is a 400 `{code, message}` that says so.
+pub struct AlpacaQuery(pub Params);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AlpacaQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        Params::parse(query.as_bytes())
+            .map(AlpacaQuery)
+            .map_err(|e| ApiError::bad_request(format!("the query string is malformed: {e}")))
+    }
+}

@@ -73,6 +73,17 @@ enum Command {
     /// Check settings files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Set and list the paper market's prices.
+    #[command(subcommand)]
+    Price(PriceCommand),
+}
+
+#[derive(Subcommand)]
+enum PriceCommand {
+    /// Set a listed asset's price, for every server on this database.
+    Set { symbol: String, price: Decimal },
+    /// List every listed asset with its current price.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -326,6 +337,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             out.print(&r, || "token revoked".to_owned())
         }
         Command::Config(_) => unreachable!("handled above"),
+        Command::Price(PriceCommand::Set { symbol, price }) => {
+            let p = admin::set_price(store, &symbol, price, now).await?;
+            out.print(&p, || format!("{} {} (set)", p.symbol, p.price))
+        }
+        Command::Price(PriceCommand::List) => {
+            let prices = admin::list_prices(store).await?;
+            out.print_list("prices", &prices, |p| {
+                format!("{:<6} {:>12}  {}", p.symbol, p.price, p.source)
+            })
+        }
     }
 }
 

@@ -28,6 +28,8 @@ use sqlx::Connection as _;
 // A test crate's root finds its modules beside it: these live in conformance/.
 #[path = "conformance/grants.rs"]
 mod grants;
+#[path = "conformance/market.rs"]
+mod market;
 #[path = "conformance/nodes.rs"]
 mod nodes;
 #[path = "conformance/opening.rs"]
@@ -214,6 +216,7 @@ conformance! {
     nodes::every_change_is_logged_in_order,
     nodes::the_change_feed_wakes_after_a_change,
     nodes::a_follower_of_the_log_misses_nothing,
+    market::prices_are_set_replaced_and_listed_exactly,
 }
 
 // Fixtures: records that satisfy every rule, at times the test chooses.

@@ -11,10 +11,13 @@ use crate::auth::Base;
 use crate::state::AppState;
 
 pub mod account;
+pub mod assets;
 
 /// The Trading API on the `env` base, each endpoint registered with its description.
 pub fn router(env: Env) -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(routes!(account::get_account))
+        .routes(routes!(assets::list_assets))
+        .routes(routes!(assets::get_asset))
         .layer(Extension(Base(env)))
 }

@@ -549,3 +549,35 @@ fn text_logs_have_no_colour_codes_in_a_file() {
     assert!(log.contains("/healthz"), "{log}");
     assert!(!log.contains('\u{1b}'), "{log}");
 }
+
+#[test]
+fn prices_are_set_and_listed_for_listed_symbols_only() {
+    let cli = Cli::new();
+    let set = cli.json(&["price", "set", "aapl", "187.50"]);
+    assert_eq!(set["symbol"], "AAPL");
+    assert_eq!(set["price"], "187.5");
+    assert_eq!(set["source"], "set");
+    let list = cli.json(&["price", "list"]);
+    let prices = list["prices"].as_array().unwrap();
+    assert!(prices.len() >= 32);
+    let aapl = prices.iter().find(|p| p["symbol"] == "AAPL").unwrap();
+    assert_eq!(aapl["price"], "187.5");
+    let spy = prices.iter().find(|p| p["symbol"] == "SPY").unwrap();
+    assert_eq!(spy["source"], "reference");
+
+    let line = cli.fails(&["price", "set", "NOPE", "10"]);
+    assert!(line.contains("price list"), "{line}");
+    cli.fails(&["price", "set", "AAPL", "0"]);
+    cli.fails(&["price", "set", "AAPL", "-3"]);
+    cli.fails(&["price", "set", "AAPL", "1.0000000001"]);
+    cli.fails(&["price", "set", "AAPL", "ten"]);
+    let unchanged = cli.json(&["price", "list"]);
+    let aapl = unchanged["prices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["symbol"] == "AAPL")
+        .unwrap()
+        .clone();
+    assert_eq!(aapl["price"], "187.5", "mistakes change nothing");
+}

@@ -16,6 +16,7 @@ mod faults;
 mod garbage;
 mod hardening;
 mod helpers;
+mod market;
 mod nodes;
 mod ops;
 mod pages;

@@ -26,6 +26,7 @@ mod clients;
 mod errors;
 mod feed;
 mod grants;
+mod market;
 mod nodes;
 mod sessions;
 

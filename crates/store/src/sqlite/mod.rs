@@ -17,6 +17,7 @@ mod accounts;
 mod brokers;
 mod clients;
 mod grants;
+mod market;
 mod nodes;
 mod sessions;
 

@@ -1,0 +1,65 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use paddock_core::money::to_nanos;
+use paddock_core::store::{MarketStore, StoreResult, StoredPrice};
+use paddock_core::trading::assets::Symbol;
+use rust_decimal::Decimal;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::{PgStore, backend, corrupt};
+
+fn price_from_row(row: &PgRow) -> StoreResult<StoredPrice> {
+    let symbol: String = row.try_get("symbol").map_err(backend)?;
+    let price: Decimal = row.try_get("price").map_err(backend)?;
+    Ok(StoredPrice {
+        symbol: Symbol::parse(&symbol).map_err(|e| corrupt(e.to_string()))?,
+        price: price.normalize(),
+        updated_at: row.try_get("updated_at").map_err(backend)?,
+    })
+}
+
+#[async_trait]
+impl MarketStore for PgStore {
+    async fn prices(&self) -> StoreResult<Vec<StoredPrice>> {
+        sqlx::query("SELECT symbol, price, updated_at FROM prices ORDER BY symbol COLLATE \"C\"")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(price_from_row)
+            .collect()
+    }
+
+    async fn price(&self, symbol: &Symbol) -> StoreResult<Option<StoredPrice>> {
+        sqlx::query("SELECT symbol, price, updated_at FROM prices WHERE symbol = $1")
+            .bind(symbol.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(price_from_row)
+            .transpose()
+    }
+
+    async fn set_price(
+        &self,
+        symbol: &Symbol,
+        price: Decimal,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        // The same bounds as SQLite's billionths, so that both refuse the same amounts.
+        to_nanos(price).map_err(|e| corrupt(format!("price: {e}")))?;
+        sqlx::query(
+            "INSERT INTO prices (symbol, price, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (symbol) DO UPDATE SET price = $2, updated_at = $3",
+        )
+        .bind(symbol.as_str())
+        .bind(price)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+}
