@@ -22,6 +22,7 @@ pub mod scope;
 pub mod secret;
 pub mod store;
 pub mod throttle;
+pub mod trading;
 
 pub use env::Env;
 pub use error::{OAuthError, OAuthErrorCode};
