@@ -1,4 +1,6 @@
-//! The paper brokerage's rules, with no I/O: what is listed, what things cost, when
-//! the market is open. Time and randomness come in as parameters.
+//! The paper brokerage's rules, free of I/O: what is listed, what things cost, when the
+//! market is open. Each function takes `now` (and, where it needs one, a seeded RNG) as
+//! a parameter, so the rules are unit- and property-tested here in milliseconds.
 
 pub mod assets;
+pub mod clock;
