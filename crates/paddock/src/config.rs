@@ -8,11 +8,18 @@ use std::path::Path;
 
 use chrono::Duration;
 use clap::ArgAction;
+use paddock_core::trading::clock::{MarketClock, MarketMode};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct ServeArgs {
+    /// The paper market's hours: `nyse` (regular hours and holidays, New York time) or
+    /// `always-open`, for trying things at any hour. Default: `always-open` with
+    /// `--demo`, else `nyse`.
+    #[arg(long, env = "PADDOCK_MARKET")]
+    pub market: Option<MarketMode>,
+
     /// Log lines as text (coloured only on a terminal) or as one JSON object each.
     #[arg(long, env = "PADDOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -113,6 +120,7 @@ pub struct ConfigFile {
     pub session_ttl_secs: Option<u32>,
     pub token_ttl_secs: Option<u32>,
     pub database_timeout_secs: Option<u32>,
+    pub market: Option<String>,
     pub log_format: Option<LogFormat>,
 }
 
@@ -152,6 +160,7 @@ impl ConfigFile {
                 "database_timeout_secs",
                 self.database_timeout_secs.map(|n| n.to_string()),
             ),
+            ("market", self.market.clone()),
             ("log_format", self.log_format.map(|f| f.as_str().to_owned())),
         ];
         let serve = serve
@@ -187,6 +196,8 @@ pub struct Settings {
     pub code_ttl: Duration,
     pub token_ttl: Option<Duration>,
     pub session_ttl: Duration,
+    /// The paper market's hours.
+    pub market: MarketClock,
     /// Whether the client IP comes from `X-Forwarded-For` (see `--trust-proxy`).
     pub trust_proxy: bool,
     /// How often the tokens' last-use times, gathered in memory, are written.
@@ -207,6 +218,7 @@ impl Settings {
             code_ttl: Duration::minutes(10),
             token_ttl: None,
             session_ttl: Duration::hours(12),
+            market: MarketClock::new(MarketMode::Nyse),
             trust_proxy: false,
             usage_flush_every: std::time::Duration::from_secs(15),
         }
@@ -231,6 +243,11 @@ impl ServeArgs {
             token_ttl: self.token_ttl_secs.map(|s| Duration::seconds(i64::from(s))),
             session_ttl: Duration::seconds(i64::from(self.session_ttl_secs)),
             trust_proxy: self.trust_proxy,
+            market: MarketClock::new(self.market.unwrap_or(if self.demo {
+                MarketMode::AlwaysOpen
+            } else {
+                MarketMode::Nyse
+            })),
             ..Settings::new(&issuer)
         })
     }

@@ -706,6 +706,7 @@ mod tests {
             session_ttl_secs: Some(60),
             token_ttl_secs: Some(60),
             database_timeout_secs: Some(1),
+            market: Some("always-open".into()),
             log_format: Some(LogFormat::Json),
         };
         let (_, keys) = every_key.values();

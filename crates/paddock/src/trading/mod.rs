@@ -12,6 +12,7 @@ use crate::state::AppState;
 
 pub mod account;
 pub mod assets;
+pub mod clock;
 
 /// The Trading API on the `env` base, each endpoint registered with its description.
 pub fn router(env: Env) -> OpenApiRouter<AppState> {
@@ -19,5 +20,7 @@ pub fn router(env: Env) -> OpenApiRouter<AppState> {
         .routes(routes!(account::get_account))
         .routes(routes!(assets::list_assets))
         .routes(routes!(assets::get_asset))
+        .routes(routes!(clock::get_clock))
+        .routes(routes!(clock::get_calendar))
         .layer(Extension(Base(env)))
 }

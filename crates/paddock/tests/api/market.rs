@@ -105,3 +105,108 @@ async fn an_asset_is_found_by_symbol_or_id() {
     let missing = get(&app, Env::Paper, "/v2/assets/NOPE", &token).await;
     assert_alpaca_error(missing, StatusCode::NOT_FOUND).await;
 }
+
+/// Moves the app's clock to `at` (tokens live until revoked, so they survive it).
+fn travel_to(app: &TestApp, at: &str) {
+    let at: chrono::DateTime<chrono::Utc> = at.parse().unwrap();
+    app.clock.advance(at - app.clock.now());
+}
+
+#[tokio::test]
+async fn the_clock_follows_nyse_hours_in_new_york_time() {
+    let app = spawn_app().await;
+    let token = app.token_for(&app.fx.client, app.fx.paper, "").await;
+    let clock = |at: &'static str| {
+        let (app, token) = (&app, &token);
+        async move {
+            travel_to(app, at);
+            let response = get(app, Env::Paper, "/v2/clock", token).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    // 10:00 in New York on the day before Independence Day: open, closing early.
+    let open = clock("2025-07-03T14:00:00Z").await;
+    assert_eq!(open["is_open"], true);
+    assert!(
+        open["timestamp"].as_str().unwrap().ends_with("-04:00"),
+        "{open}"
+    );
+    assert_eq!(open["next_close"], "2025-07-03T13:00:00-04:00");
+    assert_eq!(open["next_open"], "2025-07-07T09:30:00-04:00");
+    // Independence Day: closed until Monday.
+    let holiday = clock("2025-07-04T15:00:00Z").await;
+    assert_eq!(holiday["is_open"], false);
+    assert_eq!(holiday["next_open"], "2025-07-07T09:30:00-04:00");
+    assert_eq!(holiday["next_close"], "2025-07-07T16:00:00-04:00");
+    // Winter: New York is five hours behind.
+    let winter = clock("2025-01-06T14:29:59Z").await;
+    assert_eq!(winter["is_open"], false);
+    assert_eq!(winter["next_open"], "2025-01-06T09:30:00-05:00");
+}
+
+#[tokio::test]
+async fn the_calendar_lists_trading_days_as_alpaca_writes_them() {
+    let app = spawn_app().await;
+    let token = app.token_for(&app.fx.client, app.fx.paper, "").await;
+    let response = get(
+        &app,
+        Env::Paper,
+        "/v2/calendar?start=2025-07-01&end=2025-07-31",
+        &token,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let days: Vec<Value> = response.json().await.unwrap();
+    assert_eq!(days.len(), 22);
+    assert!(days.iter().all(|d| d["date"] != "2025-07-04"), "a holiday");
+    let early = days.iter().find(|d| d["date"] == "2025-07-03").unwrap();
+    assert_eq!(early["open"], "09:30");
+    assert_eq!(early["close"], "13:00");
+    assert_eq!(early["session_open"], "0400");
+    assert_eq!(early["session_close"], "2000");
+    assert_eq!(early["settlement_date"], "2025-07-07");
+
+    let settling = get(
+        &app,
+        Env::Paper,
+        "/v2/calendar?start=2025-07-07&end=2025-07-07&date_type=SETTLEMENT",
+        &token,
+    )
+    .await;
+    let settling: Vec<Value> = settling.json().await.unwrap();
+    assert_eq!(settling.len(), 1);
+    assert_eq!(settling[0]["date"], "2025-07-03");
+
+    for query in [
+        "start=yesterday",
+        "start=2025-13-01",
+        "date_type=LUNAR",
+        "start=2000-01-01&end=2030-01-01",
+    ] {
+        let response = get(&app, Env::Paper, &format!("/v2/calendar?{query}"), &token).await;
+        assert_alpaca_error(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+}
+
+#[tokio::test]
+async fn an_always_open_market_says_so() {
+    use paddock_core::trading::clock::{MarketClock, MarketMode};
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.market = MarketClock::new(MarketMode::AlwaysOpen);
+    })
+    .await;
+    let token = app.token_for(&app.fx.client, app.fx.paper, "").await;
+    // A Sunday.
+    travel_to(&app, "2025-07-06T12:00:00Z");
+    let clock: Value = get(&app, Env::Paper, "/v2/clock", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clock["is_open"], true);
+    assert!(
+        clock["next_close"].as_str().unwrap().starts_with("2026-07"),
+        "{clock}"
+    );
+}
