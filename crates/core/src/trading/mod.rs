@@ -4,3 +4,4 @@
 
 pub mod assets;
 pub mod clock;
+pub mod orders;

@@ -1,0 +1,425 @@
+//! Orders: the values an order can take (as Alpaca names them), what makes a new order
+//! valid, when a resting order fills, and what a fill does to cash and holdings. No
+//! I/O: the store applies what these functions decide, in one transaction.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::money::SCALE;
+
+/// Wire names, both ways, for the enums of an order.
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+
+            /// The value named `s`, exactly as Alpaca writes it.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($wire => Some($name::$variant),)+ _ => None }
+            }
+
+            /// Every accepted name, for an error message.
+            pub fn names() -> String {
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum!(Side { Buy = "buy", Sell = "sell" });
+
+wire_enum!(OrderType {
+    Market = "market",
+    Limit = "limit",
+    Stop = "stop",
+    StopLimit = "stop_limit",
+    TrailingStop = "trailing_stop",
+});
+
+wire_enum!(TimeInForce {
+    Day = "day",
+    Gtc = "gtc",
+    Opg = "opg",
+    Cls = "cls",
+    Ioc = "ioc",
+    Fok = "fok",
+});
+
+wire_enum!(OrderClass {
+    Simple = "simple",
+    Bracket = "bracket",
+    Oco = "oco",
+    Oto = "oto",
+});
+
+wire_enum!(
+    /// Every status alpaca-py's `OrderStatus` knows; paddock's orders use a few.
+    OrderStatus {
+        New = "new",
+        PartiallyFilled = "partially_filled",
+        Filled = "filled",
+        DoneForDay = "done_for_day",
+        Canceled = "canceled",
+        Expired = "expired",
+        Replaced = "replaced",
+        PendingCancel = "pending_cancel",
+        PendingReplace = "pending_replace",
+        Accepted = "accepted",
+        PendingNew = "pending_new",
+        AcceptedForBidding = "accepted_for_bidding",
+        Stopped = "stopped",
+        Rejected = "rejected",
+        Suspended = "suspended",
+        Calculated = "calculated",
+        Held = "held",
+    }
+);
+
+impl OrderStatus {
+    /// Whether an order in this status may still fill or be canceled.
+    pub const fn is_open(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::New
+                | OrderStatus::PartiallyFilled
+                | OrderStatus::Accepted
+                | OrderStatus::PendingNew
+                | OrderStatus::Held
+                | OrderStatus::AcceptedForBidding
+                | OrderStatus::PendingCancel
+                | OrderStatus::PendingReplace
+        )
+    }
+}
+
+/// How much an order is for: shares, or dollars (a market order for a fractional
+/// number of shares, worked out at the fill price).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Amount {
+    Qty(Decimal),
+    Notional(Decimal),
+}
+
+/// A new order, parsed from the request but not yet checked against the rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOrder {
+    pub amount: Amount,
+    pub side: Side,
+    pub kind: OrderType,
+    pub time_in_force: TimeInForce,
+    pub limit_price: Option<Decimal>,
+    pub stop_price: Option<Decimal>,
+    pub trail_price: Option<Decimal>,
+    pub trail_percent: Option<Decimal>,
+    pub extended_hours: bool,
+    pub client_order_id: Option<String>,
+}
+
+/// Why an order is refused: 422 for a request that can never be valid, 403 for one
+/// the account cannot afford (Alpaca's split, and its wording where it has one).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OrderRejection {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("insufficient buying power")]
+    InsufficientBuyingPower,
+    #[error(
+        "insufficient qty available for order (requested: {requested}, available: {available})"
+    )]
+    InsufficientQty {
+        requested: Decimal,
+        available: Decimal,
+    },
+}
+
+fn invalid(message: impl Into<String>) -> OrderRejection {
+    OrderRejection::Invalid(message.into())
+}
+
+/// A positive amount with at most nine decimals.
+fn positive(name: &str, value: Decimal) -> Result<(), OrderRejection> {
+    if value <= Decimal::ZERO {
+        return Err(invalid(format!("{name} must be > 0")));
+    }
+    if value.normalize().scale() > SCALE {
+        return Err(invalid(format!("{name} has more than 9 decimal places")));
+    }
+    Ok(())
+}
+
+/// The longest `client_order_id` Alpaca accepts.
+pub const MAX_CLIENT_ORDER_ID: usize = 128;
+
+impl NewOrder {
+    /// Alpaca's rules for a simple order: what each type needs, what notional and
+    /// fractional orders may be, and when extended hours apply.
+    pub fn validate(&self) -> Result<(), OrderRejection> {
+        match self.amount {
+            Amount::Qty(qty) => positive("qty", qty)?,
+            Amount::Notional(notional) => {
+                positive("notional", notional)?;
+                if self.kind != OrderType::Market {
+                    return Err(invalid(
+                        "notional orders are only supported for market orders",
+                    ));
+                }
+            }
+        }
+        let fractional = matches!(self.amount, Amount::Notional(_))
+            || matches!(self.amount, Amount::Qty(q) if q.fract() != Decimal::ZERO);
+        if fractional && self.time_in_force != TimeInForce::Day {
+            return Err(invalid("fractional orders must be DAY orders"));
+        }
+        let needs = |name: &str, value: Option<Decimal>| -> Result<(), OrderRejection> {
+            match value {
+                Some(v) => positive(name, v),
+                None => Err(invalid(format!(
+                    "{name} is required for {} orders",
+                    self.kind
+                ))),
+            }
+        };
+        let refuses = |name: &str, value: Option<Decimal>| -> Result<(), OrderRejection> {
+            match value {
+                Some(_) => Err(invalid(format!(
+                    "{name} is not allowed for {} orders",
+                    self.kind
+                ))),
+                None => Ok(()),
+            }
+        };
+        match self.kind {
+            OrderType::Market => {
+                refuses("limit_price", self.limit_price)?;
+                refuses("stop_price", self.stop_price)?;
+            }
+            OrderType::Limit => {
+                needs("limit_price", self.limit_price)?;
+                refuses("stop_price", self.stop_price)?;
+            }
+            OrderType::Stop => {
+                needs("stop_price", self.stop_price)?;
+                refuses("limit_price", self.limit_price)?;
+            }
+            OrderType::StopLimit => {
+                needs("limit_price", self.limit_price)?;
+                needs("stop_price", self.stop_price)?;
+            }
+            OrderType::TrailingStop => {
+                refuses("limit_price", self.limit_price)?;
+                refuses("stop_price", self.stop_price)?;
+                match (self.trail_price, self.trail_percent) {
+                    (Some(price), None) => positive("trail_price", price)?,
+                    (None, Some(percent)) => {
+                        positive("trail_percent", percent)?;
+                        if percent >= Decimal::from(100) {
+                            return Err(invalid("trail_percent must be < 100"));
+                        }
+                    }
+                    _ => {
+                        return Err(invalid(
+                            "trailing_stop orders need exactly one of trail_price and trail_percent",
+                        ));
+                    }
+                }
+            }
+        }
+        if self.kind != OrderType::TrailingStop
+            && (self.trail_price.is_some() || self.trail_percent.is_some())
+        {
+            return Err(invalid(format!(
+                "trail_price and trail_percent are only for trailing_stop orders, not {}",
+                self.kind
+            )));
+        }
+        if self.extended_hours
+            && !(self.kind == OrderType::Limit && self.time_in_force == TimeInForce::Day)
+        {
+            return Err(invalid("extended hours orders must be DAY limit orders"));
+        }
+        if let Some(id) = &self.client_order_id
+            && (id.is_empty() || id.chars().count() > MAX_CLIENT_ORDER_ID)
+        {
+            return Err(invalid(format!(
+                "client_order_id must be 1 to {MAX_CLIENT_ORDER_ID} characters"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Shares for `notional` dollars at `price`: rounded down to nine decimals, so that the
+/// fill never costs more than asked.
+pub fn qty_for_notional(notional: Decimal, price: Decimal) -> Decimal {
+    (notional / price).round_dp_with_strategy(SCALE, RoundingStrategy::ToZero)
+}
+
+/// What a resting order needs from the market to fill, and where it stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trigger {
+    pub kind: OrderType,
+    pub side: Side,
+    pub limit_price: Option<Decimal>,
+    pub stop_price: Option<Decimal>,
+    pub trail_price: Option<Decimal>,
+    pub trail_percent: Option<Decimal>,
+    /// A stop-limit whose stop was crossed now rests as a limit order.
+    pub stopped: bool,
+    /// A trailing stop's high (sell) or low (buy) water mark since it was placed.
+    pub water_mark: Option<Decimal>,
+}
+
+/// What a market price does to a resting order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Crossing {
+    /// It fills, at this price.
+    Fill(Decimal),
+    /// It rests, with its trigger updated (a stop crossed, a water mark moved).
+    Rest(Trigger),
+}
+
+impl Trigger {
+    /// The order's response to the market trading at `price`. A buy limit fills at or
+    /// below its limit, a sell limit at or above; a stop triggers when the price
+    /// reaches it, then fills as a market (stop) or rests as a limit (stop-limit); a
+    /// trailing stop follows the best price since it was placed and fills when the
+    /// price comes back by the trail.
+    pub fn at(self, price: Decimal) -> Crossing {
+        let limit_ok = |limit: Option<Decimal>| match (self.side, limit) {
+            (Side::Buy, Some(limit)) => price <= limit,
+            (Side::Sell, Some(limit)) => price >= limit,
+            (_, None) => false,
+        };
+        let stop_hit = |stop: Option<Decimal>| match (self.side, stop) {
+            (Side::Buy, Some(stop)) => price >= stop,
+            (Side::Sell, Some(stop)) => price <= stop,
+            (_, None) => false,
+        };
+        match self.kind {
+            OrderType::Market => Crossing::Fill(price),
+            OrderType::Limit if limit_ok(self.limit_price) => Crossing::Fill(price),
+            OrderType::Stop if stop_hit(self.stop_price) => Crossing::Fill(price),
+            OrderType::StopLimit if self.stopped || stop_hit(self.stop_price) => {
+                if limit_ok(self.limit_price) {
+                    Crossing::Fill(price)
+                } else {
+                    Crossing::Rest(Trigger {
+                        stopped: true,
+                        ..self
+                    })
+                }
+            }
+            OrderType::TrailingStop => {
+                let mark = match (self.side, self.water_mark) {
+                    (Side::Sell, Some(mark)) => mark.max(price),
+                    (Side::Buy, Some(mark)) => mark.min(price),
+                    (_, None) => price,
+                };
+                let trail = match (self.trail_price, self.trail_percent) {
+                    (Some(trail), _) => trail,
+                    (None, Some(percent)) => mark * percent / Decimal::from(100),
+                    (None, None) => Decimal::ZERO,
+                };
+                let stop = match self.side {
+                    Side::Sell => mark - trail,
+                    Side::Buy => mark + trail,
+                };
+                if stop_hit(Some(stop)) && self.water_mark.is_some() {
+                    Crossing::Fill(price)
+                } else {
+                    Crossing::Rest(Trigger {
+                        water_mark: Some(mark),
+                        ..self
+                    })
+                }
+            }
+            _ => Crossing::Rest(self),
+        }
+    }
+}
+
+/// An account's shares of one symbol (long only: the paper brokerage does not short).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Holding {
+    pub qty: Decimal,
+    pub avg_entry_price: Decimal,
+}
+
+/// A fill: this many shares, this side, at this price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fill {
+    pub side: Side,
+    pub qty: Decimal,
+    pub price: Decimal,
+}
+
+impl Fill {
+    /// What the fill costs (a buy) or brings in (a sell), to the billionth.
+    pub fn value(&self) -> Decimal {
+        (self.qty * self.price).round_dp_with_strategy(SCALE, RoundingStrategy::MidpointNearestEven)
+    }
+}
+
+/// Cash and the holding of the fill's symbol after the fill, or why the account cannot
+/// take it: a buy may spend `buying_power` at most (cash less what open orders hold),
+/// a sell may sell `sellable` shares at most (held less what open sells hold).
+pub fn apply_fill(
+    cash: Decimal,
+    buying_power: Decimal,
+    holding: Option<Holding>,
+    sellable: Decimal,
+    fill: &Fill,
+) -> Result<(Decimal, Option<Holding>), OrderRejection> {
+    let value = fill.value();
+    match fill.side {
+        Side::Buy => {
+            if value > buying_power || value > cash {
+                return Err(OrderRejection::InsufficientBuyingPower);
+            }
+            let (qty, cost) = match holding {
+                Some(h) => (h.qty + fill.qty, h.qty * h.avg_entry_price + value),
+                None => (fill.qty, value),
+            };
+            let avg_entry_price =
+                (cost / qty).round_dp_with_strategy(SCALE, RoundingStrategy::MidpointNearestEven);
+            Ok((
+                cash - value,
+                Some(Holding {
+                    qty,
+                    avg_entry_price,
+                }),
+            ))
+        }
+        Side::Sell => {
+            let held = holding.map_or(Decimal::ZERO, |h| h.qty);
+            if fill.qty > sellable.min(held) {
+                return Err(OrderRejection::InsufficientQty {
+                    requested: fill.qty.normalize(),
+                    available: sellable.min(held).normalize(),
+                });
+            }
+            let left = held - fill.qty;
+            let holding = holding
+                .filter(|_| left > Decimal::ZERO)
+                .map(|h| Holding { qty: left, ..h });
+            Ok((cash + value, holding))
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "orders_tests.rs"]
+mod tests;
