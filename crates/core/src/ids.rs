@@ -23,6 +23,10 @@ macro_rules! uuid_id {
             pub const fn from_uuid(uuid: Uuid) -> Self {
                 Self(uuid)
             }
+
+            pub const fn as_uuid(&self) -> Uuid {
+                self.0
+            }
         }
 
         impl fmt::Display for $name {
@@ -52,6 +56,10 @@ uuid_id!(
 uuid_id!(
     /// A live or paper brokerage account.
     AccountId
+);
+uuid_id!(
+    /// An order of the paper brokerage.
+    OrderId
 );
 uuid_id!(
     /// An access token's public handle: what the connected-apps page shows and revokes,

@@ -9,12 +9,13 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::grant::{CodeGrant, GrantSummary, NewToken, TokenGrant};
-use crate::ids::{AccountId, BrokerId, BrokerKeyId, ClientId, GrantId, UserId};
+use crate::ids::{AccountId, BrokerId, BrokerKeyId, ClientId, GrantId, OrderId, UserId};
 use crate::model::{Account, Broker, Client, ClientStatus, User};
 use crate::password::Email;
 use crate::secret::Digest;
 use crate::throttle::ThrottleWindow;
 use crate::trading::assets::Symbol;
+use crate::trading::orders::{Holding, Order, Side, TradeEvent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -42,6 +43,8 @@ pub enum Conflict {
     AccountNumberTaken,
     #[error("a broker with this key id exists")]
     BrokerKeyIdTaken,
+    #[error("client_order_id must be unique: this account has an order with it")]
+    ClientOrderIdTaken,
     /// A record with the same id (a UUID, a client_id, a digest) exists.
     #[error("a record with this id exists")]
     IdTaken,
@@ -192,7 +195,7 @@ pub trait GrantTx: Send {
 /// without `commit`, it rolls back). On SQLite it holds the write lock from its start;
 /// on PostgreSQL it is one transaction.
 #[async_trait]
-pub trait Tx: GrantTx + Send {
+pub trait Tx: GrantTx + TradingTx + Send {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
@@ -252,6 +255,10 @@ pub enum Invalidation {
     Token(Digest),
     /// The client was disabled, enabled, or given a new secret.
     Client(ClientId),
+    /// The account's cash, orders or holdings changed.
+    Account(AccountId),
+    /// A market price was set.
+    Prices,
 }
 
 /// Wakes a node when other nodes may have written invalidations.
@@ -297,14 +304,80 @@ pub trait MarketStore {
 
     async fn price(&self, symbol: &Symbol) -> StoreResult<Option<StoredPrice>>;
 
-    /// Sets (or replaces) the price of `symbol`; the caller has checked that it is a
-    /// listed symbol and a positive amount of at most nine decimals.
+    /// Sets (or replaces) the price of `symbol`, and tells every node; the caller has
+    /// checked that it is a listed symbol and a positive amount of at most nine
+    /// decimals.
     async fn set_price(
         &self,
         symbol: &Symbol,
         price: Decimal,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+}
+
+/// Which of an account's orders a list asks for (Alpaca's filters, checked by the
+/// binary).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderQuery {
+    /// `Some(true)`: open orders only; `Some(false)`: closed only; `None`: all.
+    pub open: Option<bool>,
+    /// Submitted strictly after / strictly before.
+    pub after: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many, newest first unless `ascending`.
+    pub limit: u32,
+    pub ascending: bool,
+    /// Only these symbols, when not empty.
+    pub symbols: Vec<Symbol>,
+    pub side: Option<Side>,
+}
+
+/// The paper brokerage's records, read outside a unit of work.
+#[async_trait]
+pub trait TradingStore {
+    async fn orders(&self, account: AccountId, query: &OrderQuery) -> StoreResult<Vec<Order>>;
+    async fn order(&self, account: AccountId, id: OrderId) -> StoreResult<Option<Order>>;
+    async fn order_by_client_id(
+        &self,
+        account: AccountId,
+        client_order_id: &str,
+    ) -> StoreResult<Option<Order>>;
+    /// The account's holdings, by symbol.
+    async fn holdings(&self, account: AccountId) -> StoreResult<Vec<(Symbol, Holding)>>;
+    /// Every open order of every account, oldest first: what the matcher looks at.
+    async fn open_orders(&self) -> StoreResult<Vec<Order>>;
+}
+
+/// The trading operations of a unit of work: what placing, filling and canceling an
+/// order change together. `lock_cash` comes first, so that the units of work of one
+/// account queue, and what they read of it cannot change under them.
+#[async_trait]
+pub trait TradingTx: Send {
+    async fn lock_cash(&mut self, account: AccountId) -> StoreResult<Option<Decimal>>;
+    async fn set_cash(&mut self, account: AccountId, cash: Decimal) -> StoreResult<()>;
+    /// Tells every node that the account's cash, orders or holdings changed in this unit
+    /// of work.
+    async fn touch_account(&mut self, account: AccountId, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn open_orders_of(&mut self, account: AccountId) -> StoreResult<Vec<Order>>;
+    async fn order_of(&mut self, account: AccountId, id: OrderId) -> StoreResult<Option<Order>>;
+    async fn holding(
+        &mut self,
+        account: AccountId,
+        symbol: &Symbol,
+    ) -> StoreResult<Option<Holding>>;
+    /// Sets the account's holding of `symbol`; `None` removes it.
+    async fn set_holding(
+        &mut self,
+        account: AccountId,
+        symbol: &Symbol,
+        holding: Option<Holding>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// `Conflict::ClientOrderIdTaken` when the account has an order with its
+    /// `client_order_id`.
+    async fn insert_order(&mut self, order: &Order) -> StoreResult<()>;
+    async fn update_order(&mut self, order: &Order) -> StoreResult<()>;
+    async fn insert_event(&mut self, event: &TradeEvent) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -318,6 +391,7 @@ pub trait Store:
     + ThrottleStore
     + InvalidationStore
     + MarketStore
+    + TradingStore
     + Send
     + Sync
 {

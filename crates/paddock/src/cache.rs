@@ -19,6 +19,9 @@ use paddock_core::ids::AccountId;
 use paddock_core::model::Account;
 use paddock_core::secret::Digest;
 use paddock_core::store::Invalidation;
+use paddock_core::trading::assets::Symbol;
+use paddock_core::trading::market::Market;
+use paddock_core::trading::orders::{Holding, Order};
 
 /// The longest an entry is used without hearing from the store.
 pub const TTL: Duration = Duration::from_secs(30);
@@ -33,9 +36,19 @@ pub const CAPACITY: usize = 100_000;
 pub struct Caches {
     /// Grants by token digest, for the Bearer check.
     pub grants: Cache<Digest, TokenGrant>,
-    /// Accounts by id, for the Trading API. Nothing changes an account yet; the writes
-    /// that will (fills, transfers) must log an invalidation for it, as revocations do.
-    pub accounts: Cache<AccountId, Account>,
+    /// Accounts by id, with their holdings and open orders, for the Trading API;
+    /// every unit of work that trades on an account logs an invalidation for it.
+    pub accounts: Cache<AccountId, AccountState>,
+    /// The market's prices (one entry), dropped whenever a price is set.
+    pub market: Cache<(), Market>,
+}
+
+/// An account as the Trading API shows it: its record, holdings and open orders.
+#[derive(Clone, Debug)]
+pub struct AccountState {
+    pub account: Account,
+    pub holdings: Vec<(Symbol, Holding)>,
+    pub open_orders: Vec<Order>,
 }
 
 impl Caches {
@@ -43,6 +56,7 @@ impl Caches {
     pub fn clear(&self) {
         self.grants.retain(|_| false);
         self.accounts.retain(|_| false);
+        self.market.retain(|_| false);
     }
 
     /// Forgets what `change` makes stale.
@@ -50,6 +64,8 @@ impl Caches {
         match change {
             Invalidation::Token(digest) => self.grants.remove(digest),
             Invalidation::Client(id) => self.grants.retain(|grant| &grant.client_id != id),
+            Invalidation::Account(id) => self.accounts.remove(id),
+            Invalidation::Prices => self.market.retain(|_| false),
         }
     }
 }

@@ -134,6 +134,11 @@ impl ApiError {
         Self::alpaca(StatusCode::NOT_FOUND, message)
     }
 
+    /// 403: allowed to ask, but the account cannot do this (buying power, shares held).
+    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::alpaca(StatusCode::FORBIDDEN, message)
+    }
+
     /// 422: well-formed, but the values cannot be honoured.
     pub fn unprocessable(message: impl Into<Cow<'static, str>>) -> Self {
         Self::alpaca(StatusCode::UNPROCESSABLE_ENTITY, message)

@@ -25,6 +25,8 @@ use crate::extract::BODY_LIMIT;
 use crate::openapi::ApiDoc;
 use crate::state::{AppState, Throttles};
 use crate::{oauth, ops, pages, trading};
+use paddock_core::store::Invalidation;
+use paddock_core::trading::{assets, engine};
 
 /// Every JSON endpoint, each registered together with its OpenAPI description by
 /// `utoipa_axum::routes!`, which takes both the path and the method from the handler's
@@ -99,12 +101,14 @@ pub async fn run(
     let seen = state.store.latest_invalidation().await.ok();
     let background = tokio::spawn(background_work(state.clone()));
     let follower = tokio::spawn(follow_invalidations(state.clone(), seen));
+    let matcher = tokio::spawn(match_orders(state.clone()));
     let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     background.abort();
     follower.abort();
+    matcher.abort();
     flush_last_used(&state).await;
     served
 }
@@ -176,6 +180,45 @@ async fn follow_invalidations(state: AppState, seen: Option<i64>) {
             }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// How often resting orders are checked against the market.
+const MATCH_EVERY: Duration = Duration::from_millis(250);
+
+/// Fills resting orders when the price crosses, starts orders placed while the market
+/// was closed, and expires day orders after their session, on every node: the engine's
+/// account lock lets one node do each, and the price a CLI sets in another process
+/// reaches the market cache through the invalidation log.
+async fn match_orders(state: AppState) {
+    let mut tick = tokio::time::interval(MATCH_EVERY);
+    loop {
+        tick.tick().await;
+        let open = match state.store.open_orders().await {
+            Ok(open) => open,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read open orders");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if open.is_empty() {
+            continue;
+        }
+        let Ok(market) = trading::market(&state).await else {
+            continue;
+        };
+        let now = state.clock.now();
+        for order in open.iter().filter(|o| engine::needs_work(o, &market, now)) {
+            let Some(asset) = assets::find(order.symbol.as_str()) else {
+                continue;
+            };
+            match engine::work(state.store.as_ref(), order, &asset, &market, now).await {
+                Ok(Some(_)) => state.caches.apply(&Invalidation::Account(order.account_id)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, order = %order.id, "could not work an order"),
+            }
+        }
     }
 }
 

@@ -36,6 +36,8 @@ mod nodes;
 mod opening;
 #[path = "conformance/records.rs"]
 mod records;
+#[path = "conformance/trading.rs"]
+mod trading;
 
 const DATABASE_VAR: &str = "PADDOCK_TEST_DATABASE_URL";
 
@@ -217,6 +219,7 @@ conformance! {
     nodes::the_change_feed_wakes_after_a_change,
     nodes::a_follower_of_the_log_misses_nothing,
     market::prices_are_set_replaced_and_listed_exactly,
+    trading::orders_fill_rest_cancel_and_keep_exact_amounts,
 }
 
 // Fixtures: records that satisfy every rule, at times the test chooses.

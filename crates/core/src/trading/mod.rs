@@ -4,4 +4,6 @@
 
 pub mod assets;
 pub mod clock;
+pub mod engine;
+pub mod market;
 pub mod orders;

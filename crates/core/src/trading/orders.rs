@@ -2,9 +2,13 @@
 //! valid, when a resting order fills, and what a fill does to cash and holdings. No
 //! I/O: the store applies what these functions decide, in one transaction.
 
+use chrono::{DateTime, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
+use uuid::Uuid;
 
+use crate::ids::{AccountId, OrderId};
 use crate::money::SCALE;
+use crate::trading::assets::Symbol;
 
 /// Wire names, both ways, for the enums of an order.
 macro_rules! wire_enum {
@@ -418,6 +422,97 @@ pub fn apply_fill(
             Ok((cash + value, holding))
         }
     }
+}
+
+/// An order of an account, as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Order {
+    pub id: OrderId,
+    pub account_id: AccountId,
+    pub client_order_id: String,
+    pub symbol: Symbol,
+    pub asset_id: Uuid,
+    pub side: Side,
+    pub kind: OrderType,
+    pub time_in_force: TimeInForce,
+    pub amount: Amount,
+    pub filled_qty: Decimal,
+    pub filled_avg_price: Option<Decimal>,
+    /// Prices, and where a stop or trailing stop stands.
+    pub trigger: Trigger,
+    pub extended_hours: bool,
+    pub status: OrderStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub submitted_at: DateTime<Utc>,
+    pub filled_at: Option<DateTime<Utc>>,
+    pub canceled_at: Option<DateTime<Utc>>,
+    pub expired_at: Option<DateTime<Utc>>,
+}
+
+impl Order {
+    /// What an open buy holds back from buying power at `price`: its notional, or its
+    /// shares at its limit (or at `price`, for an order without one).
+    pub fn reserved_cash(&self, price: Decimal) -> Decimal {
+        if self.side != Side::Buy || !self.status.is_open() {
+            return Decimal::ZERO;
+        }
+        match self.amount {
+            Amount::Notional(notional) => notional,
+            Amount::Qty(qty) => {
+                let at = self.trigger.limit_price.unwrap_or(price).max(price);
+                ((qty - self.filled_qty) * at)
+                    .round_dp_with_strategy(SCALE, RoundingStrategy::AwayFromZero)
+            }
+        }
+    }
+
+    /// The shares an open sell holds back from what can be sold.
+    pub fn reserved_qty(&self) -> Decimal {
+        match (self.side, self.amount) {
+            (Side::Sell, Amount::Qty(qty)) if self.status.is_open() => qty - self.filled_qty,
+            _ => Decimal::ZERO,
+        }
+    }
+}
+
+/// What happened to an order, as the trade-updates stream will tell it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TradeEventKind {
+    New,
+    Fill,
+    Canceled,
+    Expired,
+}
+
+impl TradeEventKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TradeEventKind::New => "new",
+            TradeEventKind::Fill => "fill",
+            TradeEventKind::Canceled => "canceled",
+            TradeEventKind::Expired => "expired",
+        }
+    }
+}
+
+/// One event of an order, written in the transaction that makes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TradeEvent {
+    pub account_id: AccountId,
+    pub order_id: OrderId,
+    pub kind: TradeEventKind,
+    pub at: DateTime<Utc>,
+    /// For a fill: its price, its shares, the position's shares after it, and an id.
+    pub fill: Option<FillEvent>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FillEvent {
+    pub price: Decimal,
+    pub qty: Decimal,
+    pub position_qty: Decimal,
+    pub execution_id: Uuid,
 }
 
 #[cfg(test)]

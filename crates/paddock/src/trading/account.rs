@@ -3,12 +3,13 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use paddock_core::model::Account;
+use paddock_core::trading::market::Market;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::BearerGrant;
+use crate::cache::AccountState;
 use crate::error::{AlpacaErrorBody, ApiError};
 use crate::state::AppState;
 
@@ -61,34 +62,47 @@ pub struct AccountResponse {
 }
 
 impl AccountResponse {
-    /// The account as of `now`. A cash account (multiplier 1) with no positions yet:
-    /// equity and buying power are its cash.
-    pub fn new(account: &Account, now: DateTime<Utc>) -> Self {
+    /// The account as of `now`, valued at `market`'s prices. A cash account
+    /// (multiplier 1): equity is cash plus the holdings' value, and buying power is the
+    /// cash that open buy orders do not hold back.
+    pub fn new(state: &AccountState, market: &Market, now: DateTime<Utc>) -> Self {
+        let account = &state.account;
         let money = |d: Decimal| d.normalize().to_string();
         let zero = || "0".to_owned();
-        let cash = money(account.cash);
+        let long: Decimal = state
+            .holdings
+            .iter()
+            .map(|(symbol, h)| h.qty * market.price(symbol).unwrap_or(h.avg_entry_price))
+            .sum();
+        let reserved: Decimal = state
+            .open_orders
+            .iter()
+            .map(|o| o.reserved_cash(market.price(&o.symbol).unwrap_or(Decimal::ZERO)))
+            .sum();
+        let buying_power = money((account.cash - reserved).max(Decimal::ZERO));
+        let equity = money(account.cash + long);
         Self {
             id: account.id.to_string(),
             account_number: account.account_number.clone(),
             status: "ACTIVE",
             crypto_status: "ACTIVE",
             currency: "USD",
-            buying_power: cash.clone(),
-            regt_buying_power: cash.clone(),
+            buying_power: buying_power.clone(),
+            regt_buying_power: buying_power.clone(),
             daytrading_buying_power: zero(),
-            effective_buying_power: cash.clone(),
-            non_marginable_buying_power: cash.clone(),
-            options_buying_power: cash.clone(),
-            cash: cash.clone(),
+            effective_buying_power: buying_power.clone(),
+            non_marginable_buying_power: buying_power.clone(),
+            options_buying_power: buying_power,
+            cash: money(account.cash),
             accrued_fees: zero(),
             pending_transfer_in: zero(),
             pending_transfer_out: zero(),
-            portfolio_value: cash.clone(),
-            equity: cash.clone(),
-            last_equity: cash,
-            long_market_value: zero(),
+            portfolio_value: equity.clone(),
+            equity: equity.clone(),
+            last_equity: equity,
+            long_market_value: money(long),
             short_market_value: zero(),
-            position_market_value: zero(),
+            position_market_value: money(long),
             initial_margin: zero(),
             maintenance_margin: zero(),
             last_maintenance_margin: zero(),
@@ -126,16 +140,11 @@ pub async fn get_account(
     grant: BearerGrant,
     State(state): State<AppState>,
 ) -> Result<Json<AccountResponse>, ApiError> {
-    let account = state
-        .caches
-        .accounts
-        .get_or_load(grant.account_id, state.store.account(grant.account_id))
-        .await?
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "token grants account {} which does not exist",
-                grant.account_id
-            )
-        })?;
-    Ok(Json(AccountResponse::new(&account, state.clock.now())))
+    let account = super::account_state(&state, grant.account_id).await?;
+    let market = super::market(&state).await?;
+    Ok(Json(AccountResponse::new(
+        &account,
+        &market,
+        state.clock.now(),
+    )))
 }

@@ -4,15 +4,72 @@
 
 use axum::Extension;
 use paddock_core::env::Env;
+use paddock_core::ids::AccountId;
+use paddock_core::store::OrderQuery;
+use paddock_core::trading::market::Market;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Base;
+use crate::cache::AccountState;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub mod account;
 pub mod assets;
 pub mod clock;
+pub mod orders;
+pub mod positions;
+
+/// Open orders an account may have at once: far more than anyone needs by hand, few
+/// enough that reading them all is cheap.
+pub const MAX_OPEN_ORDERS: u32 = 10_000;
+
+/// The market's prices now, from the node's cache (dropped whenever a price is set).
+pub async fn market(state: &AppState) -> Result<Market, ApiError> {
+    let load = async {
+        let stored = state.store.prices().await?;
+        Ok::<_, ApiError>(Some(Market::new(&stored, state.settings.market)))
+    };
+    Ok(state
+        .caches
+        .market
+        .get_or_load((), load)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the market always loads"))?)
+}
+
+/// The account with its holdings and open orders, from the node's cache (dropped
+/// whenever the account trades, on any node).
+pub async fn account_state(state: &AppState, id: AccountId) -> Result<AccountState, ApiError> {
+    let load = async {
+        let Some(account) = state.store.account(id).await? else {
+            return Ok::<_, ApiError>(None);
+        };
+        let holdings = state.store.holdings(id).await?;
+        let open = OrderQuery {
+            open: Some(true),
+            after: None,
+            until: None,
+            limit: MAX_OPEN_ORDERS,
+            ascending: true,
+            symbols: Vec::new(),
+            side: None,
+        };
+        let open_orders = state.store.orders(id, &open).await?;
+        Ok(Some(AccountState {
+            account,
+            holdings,
+            open_orders,
+        }))
+    };
+    state
+        .caches
+        .accounts
+        .get_or_load(id, load)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("a token grants account {id}, which does not exist").into())
+}
 
 /// The Trading API on the `env` base, each endpoint registered with its description.
 pub fn router(env: Env) -> OpenApiRouter<AppState> {
@@ -22,5 +79,14 @@ pub fn router(env: Env) -> OpenApiRouter<AppState> {
         .routes(routes!(assets::get_asset))
         .routes(routes!(clock::get_clock))
         .routes(routes!(clock::get_calendar))
+        .routes(routes!(
+            orders::submit_order,
+            orders::list_orders,
+            orders::cancel_all
+        ))
+        .routes(routes!(orders::get_order, orders::cancel_order))
+        .routes(routes!(orders::order_by_client_id))
+        .routes(routes!(positions::list_positions))
+        .routes(routes!(positions::get_position))
         .layer(Extension(Base(env)))
 }

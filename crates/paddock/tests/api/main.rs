@@ -26,3 +26,4 @@ mod standards;
 mod storage;
 mod testdb;
 mod token;
+mod trading;

@@ -151,7 +151,7 @@ CREATE INDEX throttles_by_start ON throttles (started);
 -- has read up to `seq` never misses a smaller one committed later.
 CREATE TABLE invalidations (
     seq        BIGINT GENERATED ALWAYS AS IDENTITY,
-    kind       TEXT NOT NULL CHECK (kind IN ('token', 'client')),
+    kind       TEXT NOT NULL CHECK (kind IN ('token', 'client', 'account', 'prices')),
     target     BYTEA NOT NULL,
     created_at TIMESTAMPTZ NOT NULL,
     CONSTRAINT invalidations_pkey PRIMARY KEY (seq)

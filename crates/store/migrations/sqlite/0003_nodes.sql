@@ -32,7 +32,7 @@ CREATE INDEX throttles_by_start ON throttles (started);
 -- transaction: nodes read it to drop what their caches hold.
 CREATE TABLE invalidations (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind       TEXT NOT NULL CHECK (kind IN ('token', 'client')),
+    kind       TEXT NOT NULL CHECK (kind IN ('token', 'client', 'account', 'prices')),
     target     BLOB NOT NULL,
     created_at TEXT NOT NULL
 ) STRICT;

@@ -15,6 +15,11 @@ fn by_constraint(constraint: &str) -> Option<StoreError> {
         "brokers_key_id_key" => C(Conflict::BrokerKeyIdTaken),
         "users_email_key" => C(Conflict::EmailTaken),
         "accounts_one_live_per_user" => C(Conflict::LiveAccountExists),
+        "orders_client_order_id_key" => C(Conflict::ClientOrderIdTaken),
+        "orders_pkey" => C(Conflict::IdTaken),
+        "orders_account_id_fkey" | "positions_account_id_fkey" | "trade_events_account_id_fkey" => {
+            M(Missing::Account)
+        }
         "accounts_account_number_key" => C(Conflict::AccountNumberTaken),
         "accounts_user_id_fkey"
         | "auth_codes_user_id_fkey"

@@ -1,12 +1,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use paddock_core::money::to_nanos;
-use paddock_core::store::{MarketStore, StoreResult, StoredPrice};
+use paddock_core::store::{Invalidation, MarketStore, StoreResult, StoredPrice};
 use paddock_core::trading::assets::Symbol;
 use rust_decimal::Decimal;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
+use super::nodes::log_invalidation;
 use super::{PgStore, backend, corrupt};
 
 fn price_from_row(row: &PgRow) -> StoreResult<StoredPrice> {
@@ -50,6 +51,7 @@ impl MarketStore for PgStore {
     ) -> StoreResult<()> {
         // The same bounds as SQLite's billionths, so that both refuse the same amounts.
         to_nanos(price).map_err(|e| corrupt(format!("price: {e}")))?;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         sqlx::query(
             "INSERT INTO prices (symbol, price, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (symbol) DO UPDATE SET price = $2, updated_at = $3",
@@ -57,9 +59,10 @@ impl MarketStore for PgStore {
         .bind(symbol.as_str())
         .bind(price)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        Ok(())
+        log_invalidation(&mut tx, &Invalidation::Prices, now).await?;
+        tx.commit().await.map_err(backend)
     }
 }

@@ -29,6 +29,7 @@ mod grants;
 mod market;
 mod nodes;
 mod sessions;
+mod trading;
 
 pub(crate) use errors::{backend, write_error};
 

@@ -1,12 +1,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use paddock_core::money::{from_nanos, to_nanos};
-use paddock_core::store::{MarketStore, StoreResult, StoredPrice};
+use paddock_core::store::{Invalidation, MarketStore, StoreResult, StoredPrice};
 use paddock_core::trading::assets::Symbol;
 use rust_decimal::Decimal;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+use super::nodes::log_invalidation;
 use super::{SqliteStore, backend, corrupt, parse_ts, ts};
 
 fn price_from_row(row: &SqliteRow) -> StoreResult<StoredPrice> {
@@ -48,6 +49,7 @@ impl MarketStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let nanos = to_nanos(price).map_err(|e| corrupt(format!("price: {e}")))?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO prices (symbol, price_nanos, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (symbol) DO UPDATE SET price_nanos = $2, updated_at = $3",
@@ -55,9 +57,10 @@ impl MarketStore for SqliteStore {
         .bind(symbol.as_str())
         .bind(nanos)
         .bind(ts(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        Ok(())
+        log_invalidation(&mut tx, &Invalidation::Prices, now).await?;
+        tx.commit().await.map_err(backend)
     }
 }

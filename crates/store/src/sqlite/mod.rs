@@ -20,6 +20,7 @@ mod grants;
 mod market;
 mod nodes;
 mod sessions;
+mod trading;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 

@@ -25,6 +25,8 @@ pub(super) async fn log_invalidation(
     let (kind, target) = match change {
         Invalidation::Token(digest) => ("token", digest.as_bytes().to_vec()),
         Invalidation::Client(id) => ("client", id.as_str().as_bytes().to_vec()),
+        Invalidation::Account(id) => ("account", id.to_string().into_bytes()),
+        Invalidation::Prices => ("prices", Vec::new()),
     };
     sqlx::query("INSERT INTO invalidations (kind, target, created_at) VALUES ($1, $2, $3)")
         .bind(kind)
@@ -46,6 +48,12 @@ fn invalidation(kind: &str, target: &[u8]) -> StoreResult<Invalidation> {
             .and_then(|id| ClientId::parse(id).ok())
             .map(Invalidation::Client)
             .ok_or_else(|| corrupt("invalidated client id".into())),
+        "account" => std::str::from_utf8(target)
+            .ok()
+            .and_then(|id| id.parse().ok())
+            .map(Invalidation::Account)
+            .ok_or_else(|| corrupt("invalidated account id".into())),
+        "prices" => Ok(Invalidation::Prices),
         other => Err(corrupt(format!("invalidation kind `{other}`"))),
     }
 }

@@ -1,0 +1,413 @@
+//! Placing, filling and canceling orders, each in one unit of work: the order, the
+//! cash, the holding and the trade event change together or not at all. The account's
+//! cash is locked first, so that concurrent orders of one account queue and none can
+//! spend what another already spent.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sha2::{Digest as _, Sha256};
+use uuid::Uuid;
+
+use crate::ids::{AccountId, OrderId};
+use crate::store::{Store, StoreError, Tx};
+use crate::trading::assets::Asset;
+use crate::trading::market::Market;
+use crate::trading::orders::{
+    Amount, Crossing, Fill, FillEvent, Holding, NewOrder, Order, OrderRejection, OrderStatus, Side,
+    TimeInForce, TradeEvent, TradeEventKind, apply_fill, qty_for_notional,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Rejected(#[from] OrderRejection),
+    #[error("order not found")]
+    NotFound,
+    #[error("order is already in \"{0}\" state")]
+    NotCancelable(OrderStatus),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an account can spend and sell, apart from one order (`except`, being worked).
+struct Funds {
+    cash: Decimal,
+    buying_power: Decimal,
+    holding: Option<Holding>,
+    sellable: Decimal,
+}
+
+async fn funds(
+    tx: &mut Box<dyn Tx>,
+    account: AccountId,
+    cash: Decimal,
+    asset: &Asset,
+    market: &Market,
+    except: Option<OrderId>,
+) -> Result<Funds, EngineError> {
+    let others: Vec<Order> = tx
+        .open_orders_of(account)
+        .await?
+        .into_iter()
+        .filter(|o| Some(o.id) != except)
+        .collect();
+    let reserved: Decimal = others
+        .iter()
+        .map(|o| o.reserved_cash(market.price(&o.symbol).unwrap_or(Decimal::ZERO)))
+        .sum();
+    let holding = tx.holding(account, &asset.symbol).await?;
+    let selling: Decimal = others
+        .iter()
+        .filter(|o| o.symbol == asset.symbol)
+        .map(Order::reserved_qty)
+        .sum();
+    Ok(Funds {
+        cash,
+        buying_power: cash - reserved,
+        holding,
+        sellable: holding.map_or(Decimal::ZERO, |h| h.qty) - selling,
+    })
+}
+
+/// Places `new` for `account` on `asset`: checked against the rules and the account's
+/// funds, stored, and filled at once when the market is open and the price allows.
+/// An IOC or FOK order that cannot fill at once is canceled.
+pub async fn submit(
+    store: &dyn Store,
+    account: AccountId,
+    asset: &Asset,
+    new: NewOrder,
+    market: &Market,
+    now: DateTime<Utc>,
+) -> Result<Order, EngineError> {
+    new.validate()?;
+    let price = market.price(&asset.symbol).ok_or(EngineError::NotFound)?;
+    let mut tx = store.begin().await?;
+    let cash = tx.lock_cash(account).await?.ok_or(EngineError::NotFound)?;
+    let funds = funds(&mut tx, account, cash, asset, market, None).await?;
+    let id = OrderId::random();
+    let order = Order {
+        id,
+        account_id: account,
+        client_order_id: new
+            .client_order_id
+            .clone()
+            .unwrap_or_else(|| id.to_string()),
+        symbol: asset.symbol.clone(),
+        asset_id: asset.id,
+        side: new.side,
+        kind: new.kind,
+        time_in_force: new.time_in_force,
+        amount: new.amount,
+        filled_qty: Decimal::ZERO,
+        filled_avg_price: None,
+        trigger: crate::trading::orders::Trigger {
+            kind: new.kind,
+            side: new.side,
+            limit_price: new.limit_price,
+            stop_price: new.stop_price,
+            trail_price: new.trail_price,
+            trail_percent: new.trail_percent,
+            stopped: false,
+            water_mark: None,
+        },
+        extended_hours: new.extended_hours,
+        status: if market.is_open(now) {
+            OrderStatus::New
+        } else {
+            OrderStatus::Accepted
+        },
+        created_at: now,
+        updated_at: now,
+        submitted_at: now,
+        filled_at: None,
+        canceled_at: None,
+        expired_at: None,
+    };
+    check_funds(&order, price, &funds)?;
+    tx.insert_order(&order).await?;
+    event(&mut tx, &order, TradeEventKind::New, now, None).await?;
+    let order = if market.is_open(now) {
+        match order.trigger.at(price) {
+            Crossing::Fill(at) => fill(&mut tx, order, at, funds, now).await?,
+            Crossing::Rest(_)
+                if matches!(order.time_in_force, TimeInForce::Ioc | TimeInForce::Fok) =>
+            {
+                close(&mut tx, order, OrderStatus::Canceled, now).await?
+            }
+            Crossing::Rest(trigger) => rest(&mut tx, order, trigger, now).await?,
+        }
+    } else {
+        order
+    };
+    tx.touch_account(account, now).await?;
+    tx.commit().await?;
+    Ok(order)
+}
+
+/// Refuses, before anything is stored, an order the account could not cover at the
+/// price it would fill at now (or at its limit or stop, whichever is higher).
+fn check_funds(order: &Order, price: Decimal, funds: &Funds) -> Result<(), OrderRejection> {
+    match (order.side, order.amount) {
+        (Side::Buy, Amount::Notional(notional)) if notional > funds.buying_power => {
+            Err(OrderRejection::InsufficientBuyingPower)
+        }
+        (Side::Buy, Amount::Qty(qty)) => {
+            let at = [order.trigger.limit_price, order.trigger.stop_price]
+                .into_iter()
+                .flatten()
+                .fold(price, Decimal::max);
+            if qty * at > funds.buying_power {
+                Err(OrderRejection::InsufficientBuyingPower)
+            } else {
+                Ok(())
+            }
+        }
+        (Side::Sell, amount) => {
+            let qty = match amount {
+                Amount::Qty(qty) => qty,
+                Amount::Notional(notional) => qty_for_notional(notional, price),
+            };
+            if qty > funds.sellable {
+                Err(OrderRejection::InsufficientQty {
+                    requested: qty.normalize(),
+                    available: funds.sellable.max(Decimal::ZERO).normalize(),
+                })
+            } else {
+                Ok(())
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Fills the rest of `order` at `price`.
+async fn fill(
+    tx: &mut Box<dyn Tx>,
+    mut order: Order,
+    price: Decimal,
+    funds: Funds,
+    now: DateTime<Utc>,
+) -> Result<Order, EngineError> {
+    let qty = match order.amount {
+        Amount::Qty(qty) => qty - order.filled_qty,
+        Amount::Notional(notional) => qty_for_notional(notional, price),
+    };
+    if qty <= Decimal::ZERO {
+        return Err(OrderRejection::Invalid(
+            "the notional amount buys less than a billionth of a share".into(),
+        )
+        .into());
+    }
+    let fill = Fill {
+        side: order.side,
+        qty,
+        price,
+    };
+    let (cash, holding) = apply_fill(
+        funds.cash,
+        funds.buying_power,
+        funds.holding,
+        funds.sellable,
+        &fill,
+    )?;
+    tx.set_cash(order.account_id, cash).await?;
+    tx.set_holding(order.account_id, &order.symbol, holding, now)
+        .await?;
+    order.filled_qty += qty;
+    order.filled_avg_price = Some(price);
+    order.status = OrderStatus::Filled;
+    order.filled_at = Some(now);
+    order.updated_at = now;
+    tx.update_order(&order).await?;
+    let detail = FillEvent {
+        price,
+        qty,
+        position_qty: holding.map_or(Decimal::ZERO, |h| h.qty),
+        execution_id: execution_id(order.id, order.filled_qty),
+    };
+    event(tx, &order, TradeEventKind::Fill, now, Some(detail)).await?;
+    Ok(order)
+}
+
+/// Keeps a resting order's trigger up to date (a stop crossed, a water mark moved).
+async fn rest(
+    tx: &mut Box<dyn Tx>,
+    mut order: Order,
+    trigger: crate::trading::orders::Trigger,
+    now: DateTime<Utc>,
+) -> Result<Order, EngineError> {
+    if trigger != order.trigger {
+        order.trigger = trigger;
+        order.updated_at = now;
+        tx.update_order(&order).await?;
+    }
+    Ok(order)
+}
+
+/// Ends an open order without a fill: canceled or expired.
+async fn close(
+    tx: &mut Box<dyn Tx>,
+    mut order: Order,
+    status: OrderStatus,
+    now: DateTime<Utc>,
+) -> Result<Order, EngineError> {
+    order.status = status;
+    order.updated_at = now;
+    let kind = if status == OrderStatus::Expired {
+        order.expired_at = Some(now);
+        TradeEventKind::Expired
+    } else {
+        order.canceled_at = Some(now);
+        TradeEventKind::Canceled
+    };
+    tx.update_order(&order).await?;
+    event(tx, &order, kind, now, None).await?;
+    Ok(order)
+}
+
+async fn event(
+    tx: &mut Box<dyn Tx>,
+    order: &Order,
+    kind: TradeEventKind,
+    at: DateTime<Utc>,
+    fill: Option<FillEvent>,
+) -> Result<(), EngineError> {
+    tx.insert_event(&TradeEvent {
+        account_id: order.account_id,
+        order_id: order.id,
+        kind,
+        at,
+        fill,
+    })
+    .await?;
+    Ok(())
+}
+
+/// A fill's id: the same for the same order and cumulative quantity, so that a fill
+/// retried by another node cannot get a second one.
+fn execution_id(order: OrderId, cumulative: Decimal) -> Uuid {
+    let digest = Sha256::digest(format!("paddock-fill:{order}:{cumulative}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// Cancels an open order of `account`.
+pub async fn cancel(
+    store: &dyn Store,
+    account: AccountId,
+    id: OrderId,
+    now: DateTime<Utc>,
+) -> Result<Order, EngineError> {
+    let mut tx = store.begin().await?;
+    tx.lock_cash(account).await?.ok_or(EngineError::NotFound)?;
+    let order = tx
+        .order_of(account, id)
+        .await?
+        .ok_or(EngineError::NotFound)?;
+    if !order.status.is_open() {
+        return Err(EngineError::NotCancelable(order.status));
+    }
+    let order = close(&mut tx, order, OrderStatus::Canceled, now).await?;
+    tx.touch_account(account, now).await?;
+    tx.commit().await?;
+    Ok(order)
+}
+
+/// A day order placed while the market was open expires when that session closes.
+fn session_over(order: &Order, market: &Market, now: DateTime<Utc>) -> bool {
+    order.time_in_force == TimeInForce::Day
+        && order.status != OrderStatus::Accepted
+        && now >= market.clock().next_close_after(order.submitted_at)
+}
+
+/// Whether [`work`] would change `order` now: checked without a unit of work, so that
+/// the matcher opens one only for the orders that fill, expire, start or move.
+pub fn needs_work(order: &Order, market: &Market, now: DateTime<Utc>) -> bool {
+    let Some(price) = market.price(&order.symbol) else {
+        return false;
+    };
+    if session_over(order, market, now) {
+        return true;
+    }
+    if !market.is_open(now) {
+        return false;
+    }
+    order.status == OrderStatus::Accepted
+        || match order.trigger.at(price) {
+            Crossing::Fill(_) => true,
+            Crossing::Rest(trigger) => trigger != order.trigger,
+        }
+}
+
+/// Works one resting order against the market: fills it when the price allows, keeps
+/// its trigger current, expires a day order once the session it was placed for has
+/// closed. Safe to run on several nodes at once: the account lock makes one of them
+/// do it, and the others find the order no longer open.
+pub async fn work(
+    store: &dyn Store,
+    order: &Order,
+    asset: &Asset,
+    market: &Market,
+    now: DateTime<Utc>,
+) -> Result<Option<Order>, EngineError> {
+    let mut tx = store.begin().await?;
+    let Some(cash) = tx.lock_cash(order.account_id).await? else {
+        return Ok(None);
+    };
+    let Some(order) = tx.order_of(order.account_id, order.id).await? else {
+        return Ok(None);
+    };
+    if !order.status.is_open() {
+        return Ok(None);
+    }
+    let Some(price) = market.price(&order.symbol) else {
+        return Ok(None);
+    };
+    let was = order.status;
+    let worked = if session_over(&order, market, now) {
+        Some(close(&mut tx, order, OrderStatus::Expired, now).await?)
+    } else if market.is_open(now) {
+        let order = if order.status == OrderStatus::Accepted {
+            Order {
+                status: OrderStatus::New,
+                updated_at: now,
+                ..order
+            }
+        } else {
+            order
+        };
+        match order.trigger.at(price) {
+            Crossing::Fill(at) => {
+                let funds = funds(
+                    &mut tx,
+                    order.account_id,
+                    cash,
+                    asset,
+                    market,
+                    Some(order.id),
+                )
+                .await?;
+                match fill(&mut tx, order.clone(), at, funds, now).await {
+                    Ok(filled) => Some(filled),
+                    // The account can no longer cover it: it stays open, as on Alpaca,
+                    // until canceled or expired.
+                    Err(EngineError::Rejected(_)) => None,
+                    Err(e) => return Err(e),
+                }
+            }
+            Crossing::Rest(trigger) if trigger != order.trigger || order.status != was => {
+                Some(rest(&mut tx, order, trigger, now).await?)
+            }
+            Crossing::Rest(_) => None,
+        }
+    } else {
+        None
+    };
+    if let Some(order) = &worked {
+        tx.touch_account(order.account_id, now).await?;
+    }
+    tx.commit().await?;
+    Ok(worked)
+}

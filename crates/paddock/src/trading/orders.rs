@@ -1,0 +1,548 @@
+//! Orders: place (`POST /v2/orders`), list, get (by id or `client_order_id`), cancel
+//! one or all. Placing and canceling need the `trading` scope; reading needs none.
+//! Market orders fill at once while the market is open; the others rest until the
+//! price crosses (see `server::match_orders`).
+
+use std::str::FromStr;
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use paddock_core::ids::OrderId;
+use paddock_core::store::{Conflict, Invalidation, OrderQuery, StoreError};
+use paddock_core::trading::assets::{self, Symbol};
+use paddock_core::trading::engine::{self, EngineError};
+use paddock_core::trading::orders::{
+    Amount, NewOrder, Order, OrderClass, OrderRejection, OrderType, Side, TimeInForce,
+};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::auth::{BearerGrant, Scoped, Trading};
+use crate::error::{AlpacaErrorBody, ApiError};
+use crate::extract::{AlpacaJson, AlpacaQuery};
+use crate::state::AppState;
+use crate::wire;
+
+/// Alpaca's order object, as alpaca-py's `Order` parses it: amounts as strings.
+#[derive(Serialize, ToSchema)]
+pub struct OrderResponse {
+    #[schema(format = "uuid")]
+    pub id: String,
+    pub client_order_id: String,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+    #[serde(serialize_with = "wire::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub submitted_at: DateTime<Utc>,
+    #[serde(serialize_with = "wire::optional_timestamp")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub filled_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "wire::optional_timestamp")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expired_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "wire::optional_timestamp")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub canceled_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<String>,
+    pub replaced_at: Option<String>,
+    pub replaced_by: Option<String>,
+    pub replaces: Option<String>,
+    #[schema(format = "uuid")]
+    pub asset_id: String,
+    pub symbol: String,
+    pub asset_class: &'static str,
+    pub notional: Option<String>,
+    pub qty: Option<String>,
+    pub filled_qty: String,
+    pub filled_avg_price: Option<String>,
+    pub order_class: &'static str,
+    pub order_type: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub side: &'static str,
+    pub time_in_force: &'static str,
+    pub limit_price: Option<String>,
+    pub stop_price: Option<String>,
+    pub status: &'static str,
+    pub extended_hours: bool,
+    /// The legs of a bracket, OCO or OTO order; `null` for simple orders.
+    #[schema(no_recursion)]
+    pub legs: Option<Vec<OrderResponse>>,
+    pub trail_percent: Option<String>,
+    pub trail_price: Option<String>,
+    pub hwm: Option<String>,
+    pub position_intent: &'static str,
+}
+
+fn text(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+impl From<&Order> for OrderResponse {
+    fn from(o: &Order) -> Self {
+        let (qty, notional) = match o.amount {
+            Amount::Qty(qty) => (Some(text(qty)), None),
+            Amount::Notional(notional) => (None, Some(text(notional))),
+        };
+        Self {
+            id: o.id.to_string(),
+            client_order_id: o.client_order_id.clone(),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+            submitted_at: o.submitted_at,
+            filled_at: o.filled_at,
+            expired_at: o.expired_at,
+            canceled_at: o.canceled_at,
+            failed_at: None,
+            replaced_at: None,
+            replaced_by: None,
+            replaces: None,
+            asset_id: o.asset_id.to_string(),
+            symbol: o.symbol.to_string(),
+            asset_class: "us_equity",
+            notional,
+            qty,
+            filled_qty: text(o.filled_qty),
+            filled_avg_price: o.filled_avg_price.map(text),
+            order_class: OrderClass::Simple.as_str(),
+            order_type: o.kind.as_str(),
+            kind: o.kind.as_str(),
+            side: o.side.as_str(),
+            time_in_force: o.time_in_force.as_str(),
+            limit_price: o.trigger.limit_price.map(text),
+            stop_price: o.trigger.stop_price.map(text),
+            status: o.status.as_str(),
+            extended_hours: o.extended_hours,
+            legs: None,
+            trail_percent: o.trigger.trail_percent.map(text),
+            trail_price: o.trigger.trail_price.map(text),
+            hwm: o.trigger.water_mark.map(text),
+            position_intent: match o.side {
+                Side::Buy => "buy_to_open",
+                Side::Sell => "sell_to_close",
+            },
+        }
+    }
+}
+
+/// A field of the order body: an amount sent as a JSON number (`1.0`) or a string
+/// (`"1.0"`), as alpaca-py sends either.
+fn number(body: &Map<String, Value>, name: &str) -> Result<Option<Decimal>, ApiError> {
+    let parsed = match body.get(name) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => {
+            let s = n.to_string();
+            Decimal::from_str(&s)
+                .or_else(|_| Decimal::from_scientific(&s))
+                .ok()
+        }
+        Some(Value::String(s)) => Decimal::from_str(s.trim()).ok(),
+        Some(_) => None,
+    };
+    parsed
+        .map(Some)
+        .ok_or_else(|| ApiError::unprocessable(format!("{name} must be a number")))
+}
+
+fn choice<T>(
+    body: &Map<String, Value>,
+    name: &str,
+    parse: fn(&str) -> Option<T>,
+    names: fn() -> String,
+    default: Option<T>,
+) -> Result<T, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => {
+            default.ok_or_else(|| ApiError::unprocessable(format!("{name} is required")))
+        }
+        Some(Value::String(s)) => parse(s).ok_or_else(|| {
+            ApiError::unprocessable(format!("{name}={s} is not valid; use one of {}", names()))
+        }),
+        Some(_) => Err(ApiError::unprocessable(format!("{name} must be a string"))),
+    }
+}
+
+/// The order body as alpaca-py's order requests send it.
+fn parse_order(body: &Map<String, Value>) -> Result<(assets::Asset, NewOrder), ApiError> {
+    let symbol = match body.get("symbol") {
+        Some(Value::String(s)) => s.as_str(),
+        _ => return Err(ApiError::unprocessable("symbol is required")),
+    };
+    let asset = Symbol::parse(symbol)
+        .ok()
+        .and_then(|s| assets::find(s.as_str()))
+        .ok_or_else(|| {
+            ApiError::unprocessable(format!(
+                "asset {} not found; GET /v2/assets lists them",
+                symbol.chars().take(20).collect::<String>()
+            ))
+        })?;
+    let class = choice(
+        body,
+        "order_class",
+        OrderClass::parse,
+        OrderClass::names,
+        Some(OrderClass::Simple),
+    )?;
+    if class != OrderClass::Simple {
+        return Err(ApiError::unprocessable(format!(
+            "order_class={class} is not supported yet; send simple orders"
+        )));
+    }
+    let amount = match (number(body, "qty")?, number(body, "notional")?) {
+        (Some(qty), None) => Amount::Qty(qty),
+        (None, Some(notional)) => Amount::Notional(notional),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "qty and notional cannot both be given",
+            ));
+        }
+        (None, None) => return Err(ApiError::unprocessable("qty or notional is required")),
+    };
+    let extended_hours = match body.get("extended_hours") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(ApiError::unprocessable(
+                "extended_hours must be true or false",
+            ));
+        }
+    };
+    let client_order_id = match body.get("client_order_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(ApiError::unprocessable("client_order_id must be a string")),
+    };
+    let new = NewOrder {
+        amount,
+        side: choice(body, "side", Side::parse, Side::names, None)?,
+        kind: choice(body, "type", OrderType::parse, OrderType::names, None)?,
+        time_in_force: choice(
+            body,
+            "time_in_force",
+            TimeInForce::parse,
+            TimeInForce::names,
+            None,
+        )?,
+        limit_price: number(body, "limit_price")?,
+        stop_price: number(body, "stop_price")?,
+        trail_price: number(body, "trail_price")?,
+        trail_percent: number(body, "trail_percent")?,
+        extended_hours,
+        client_order_id,
+    };
+    Ok((asset, new))
+}
+
+/// How the engine's refusals look on the wire: 422 for what can never be valid, 403
+/// for what the account cannot afford (Alpaca's split).
+fn engine_error(error: EngineError) -> ApiError {
+    match error {
+        EngineError::Rejected(OrderRejection::Invalid(message)) => ApiError::unprocessable(message),
+        EngineError::Rejected(refusal) => ApiError::forbidden(refusal.to_string()),
+        EngineError::NotFound => ApiError::not_found("order not found"),
+        EngineError::NotCancelable(_) => ApiError::unprocessable(error.to_string()),
+        EngineError::Store(StoreError::Conflict(Conflict::ClientOrderIdTaken)) => {
+            ApiError::unprocessable(Conflict::ClientOrderIdTaken.to_string())
+        }
+        EngineError::Store(e) => e.into(),
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/v2/orders",
+    tag = "Trading API",
+    summary = "Place an order",
+    description = "A simple market, limit, stop, stop_limit or trailing_stop order, by `qty` \
+                   or (market, day) `notional`. Needs the `trading` scope. Market orders \
+                   fill at once while the market is open.",
+    request_body(content = Object, description = "Alpaca's order request"),
+    security(("bearer" = ["trading"])),
+    responses(
+        (status = 200, description = "The order", body = OrderResponse),
+        (status = 401, description = "Missing or invalid token", body = AlpacaErrorBody),
+        (status = 403, description = "No `trading` scope, insufficient buying power or qty", body = AlpacaErrorBody),
+        (status = 422, description = "An invalid order", body = AlpacaErrorBody),
+    )
+)]
+pub async fn submit_order(
+    scoped: Scoped<Trading>,
+    State(state): State<AppState>,
+    AlpacaJson(body): AlpacaJson<Value>,
+) -> Result<Json<OrderResponse>, ApiError> {
+    let Value::Object(body) = body else {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    };
+    let (asset, new) = parse_order(&body)?;
+    let market = super::market(&state).await?;
+    let now = state.clock.now();
+    let account = scoped.grant.account_id;
+    let result = engine::submit(state.store.as_ref(), account, &asset, new, &market, now).await;
+    state.caches.apply(&Invalidation::Account(account));
+    Ok(Json(OrderResponse::from(&result.map_err(engine_error)?)))
+}
+
+fn query_error(name: &str, value: &str, expected: &str) -> ApiError {
+    ApiError::unprocessable(format!(
+        "{name}={} is not valid; {expected}",
+        value.chars().take(40).collect::<String>()
+    ))
+}
+
+fn timestamp(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            value
+                .parse::<chrono::NaiveDate>()
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+        })
+        .map_err(|_| query_error(name, value, "give an RFC 3339 time or a date"))
+}
+
+/// Alpaca's list filters; an unknown value is 422, never ignored.
+fn order_query(query: &paddock_core::form::Params) -> Result<OrderQuery, ApiError> {
+    let open = match query.get("status").unwrap_or("open") {
+        "open" => Some(true),
+        "closed" => Some(false),
+        "all" => None,
+        other => return Err(query_error("status", other, "use open, closed or all")),
+    };
+    let limit = match query.get("limit") {
+        None => 50,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| query_error("limit", text, "give 1 to 500"))?,
+    };
+    let ascending = match query.get("direction").unwrap_or("desc") {
+        "asc" => true,
+        "desc" => false,
+        other => return Err(query_error("direction", other, "use asc or desc")),
+    };
+    if let Some(nested) = query.get("nested")
+        && !["true", "false", "True", "False"].contains(&nested)
+    {
+        return Err(query_error("nested", nested, "use true or false"));
+    }
+    let side = match query.get("side") {
+        None => None,
+        Some(text) => {
+            Some(Side::parse(text).ok_or_else(|| query_error("side", text, "use buy or sell"))?)
+        }
+    };
+    let symbols = match query.get("symbols").filter(|s| !s.is_empty()) {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                Symbol::parse(s)
+                    .map_err(|_| query_error("symbols", s, "give symbols separated by commas"))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(OrderQuery {
+        open,
+        after: query
+            .get("after")
+            .map(|v| timestamp("after", v))
+            .transpose()?,
+        until: query
+            .get("until")
+            .map(|v| timestamp("until", v))
+            .transpose()?,
+        limit,
+        ascending,
+        symbols,
+        side,
+    })
+}
+
+#[utoipa::path(
+    get,
+    path = "/v2/orders",
+    tag = "Trading API",
+    summary = "List orders",
+    description = "Filters: `status` (open, closed, all; default open), `limit` (1–500, \
+                   default 50), `after`, `until`, `direction` (asc, desc), `nested`, \
+                   `symbols` (comma-separated), `side`. An unknown value is 422.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The orders", body = Vec<OrderResponse>),
+        (status = 401, description = "Missing or invalid token", body = AlpacaErrorBody),
+        (status = 422, description = "An unknown filter value", body = AlpacaErrorBody),
+    )
+)]
+pub async fn list_orders(
+    grant: BearerGrant,
+    State(state): State<AppState>,
+    AlpacaQuery(query): AlpacaQuery,
+) -> Result<Json<Vec<OrderResponse>>, ApiError> {
+    let query = order_query(&query)?;
+    let orders = state.store.orders(grant.account_id, &query).await?;
+    Ok(Json(orders.iter().map(OrderResponse::from).collect()))
+}
+
+fn order_id(path: Result<Path<String>, PathRejection>) -> Result<OrderId, ApiError> {
+    path.ok()
+        .and_then(|Path(id)| id.parse().ok())
+        .ok_or_else(|| ApiError::not_found("order not found"))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v2/orders/{order_id}",
+    tag = "Trading API",
+    summary = "Get an order",
+    params(("order_id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order", body = OrderResponse),
+        (status = 404, description = "No such order of this account", body = AlpacaErrorBody),
+    )
+)]
+pub async fn get_order(
+    grant: BearerGrant,
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<OrderResponse>, ApiError> {
+    let order = state
+        .store
+        .order(grant.account_id, order_id(id)?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("order not found"))?;
+    Ok(Json(OrderResponse::from(&order)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v2/orders:by_client_order_id",
+    tag = "Trading API",
+    summary = "Get an order by client_order_id",
+    params(("client_order_id" = String, Query)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order", body = OrderResponse),
+        (status = 404, description = "No such order of this account", body = AlpacaErrorBody),
+        (status = 422, description = "client_order_id missing", body = AlpacaErrorBody),
+    )
+)]
+pub async fn order_by_client_id(
+    grant: BearerGrant,
+    State(state): State<AppState>,
+    AlpacaQuery(query): AlpacaQuery,
+) -> Result<Json<OrderResponse>, ApiError> {
+    let id = query
+        .get("client_order_id")
+        .ok_or_else(|| ApiError::unprocessable("client_order_id is required"))?;
+    let order = state
+        .store
+        .order_by_client_id(grant.account_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("order not found"))?;
+    Ok(Json(OrderResponse::from(&order)))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v2/orders/{order_id}",
+    tag = "Trading API",
+    summary = "Cancel an order",
+    params(("order_id" = String, Path)),
+    security(("bearer" = ["trading"])),
+    responses(
+        (status = 204, description = "Canceled"),
+        (status = 403, description = "No `trading` scope", body = AlpacaErrorBody),
+        (status = 404, description = "No such order of this account", body = AlpacaErrorBody),
+        (status = 422, description = "The order is no longer open", body = AlpacaErrorBody),
+    )
+)]
+pub async fn cancel_order(
+    scoped: Scoped<Trading>,
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let account = scoped.grant.account_id;
+    let result = engine::cancel(
+        state.store.as_ref(),
+        account,
+        order_id(id)?,
+        state.clock.now(),
+    )
+    .await;
+    state.caches.apply(&Invalidation::Account(account));
+    result.map_err(engine_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One order of `DELETE /v2/orders`: its id, the status of its cancelation, and the
+/// order (or the error) as the single cancel would answer.
+#[derive(Serialize, ToSchema)]
+pub struct CancelStatus {
+    #[schema(format = "uuid")]
+    pub id: String,
+    pub status: u16,
+    #[schema(value_type = Object)]
+    pub body: Value,
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v2/orders",
+    tag = "Trading API",
+    summary = "Cancel every open order",
+    security(("bearer" = ["trading"])),
+    responses(
+        (status = 207, description = "Each open order's cancelation", body = Vec<CancelStatus>),
+        (status = 403, description = "No `trading` scope", body = AlpacaErrorBody),
+    )
+)]
+pub async fn cancel_all(
+    scoped: Scoped<Trading>,
+    State(state): State<AppState>,
+) -> Result<Response, ApiError> {
+    let account = scoped.grant.account_id;
+    let open = OrderQuery {
+        open: Some(true),
+        after: None,
+        until: None,
+        limit: super::MAX_OPEN_ORDERS,
+        ascending: true,
+        symbols: Vec::new(),
+        side: None,
+    };
+    let mut statuses = Vec::new();
+    for order in state.store.orders(account, &open).await? {
+        let now = state.clock.now();
+        let status = match engine::cancel(state.store.as_ref(), account, order.id, now).await {
+            Ok(canceled) => CancelStatus {
+                id: order.id.to_string(),
+                status: 200,
+                body: serde_json::to_value(OrderResponse::from(&canceled)).unwrap_or(Value::Null),
+            },
+            Err(e) => {
+                let error = engine_error(e).into_response();
+                CancelStatus {
+                    id: order.id.to_string(),
+                    status: error.status().as_u16(),
+                    body: Value::Null,
+                }
+            }
+        };
+        statuses.push(status);
+    }
+    state.caches.apply(&Invalidation::Account(account));
+    Ok((StatusCode::MULTI_STATUS, Json(statuses)).into_response())
+}

@@ -1,0 +1,403 @@
+//! The paper brokerage on PostgreSQL: orders, holdings and trade events, amounts in
+//! `NUMERIC`; the account row is locked (`FOR UPDATE`) by each unit of work that
+//! trades on it.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use paddock_core::ids::{AccountId, OrderId};
+use paddock_core::money::to_nanos;
+use paddock_core::store::{Invalidation, OrderQuery, StoreResult, TradingStore, TradingTx};
+use paddock_core::trading::assets::Symbol;
+use paddock_core::trading::orders::{
+    Amount, Holding, Order, OrderStatus, OrderType, Side, TimeInForce, TradeEvent, Trigger,
+};
+use rust_decimal::Decimal;
+use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+use super::nodes::log_invalidation;
+use super::{PgStore, PgTx, backend, corrupt, write_error};
+
+const ORDER_COLUMNS: &str = "id, account_id, client_order_id, symbol, asset_id, side, kind, \
+     time_in_force, qty, notional, filled_qty, filled_avg_price, limit_price, stop_price, \
+     trail_price, trail_percent, water_mark, stopped, extended_hours, status, created_at, \
+     updated_at, submitted_at, filled_at, canceled_at, expired_at";
+
+/// An amount within the bounds SQLite keeps, so that both backends take the same ones.
+fn checked(amount: Decimal) -> StoreResult<Decimal> {
+    to_nanos(amount).map_err(|e| corrupt(format!("amount: {e}")))?;
+    Ok(amount)
+}
+
+fn opt_checked(amount: Option<Decimal>) -> StoreResult<Option<Decimal>> {
+    amount.map(checked).transpose()
+}
+
+fn decimal(row: &PgRow, column: &str) -> StoreResult<Decimal> {
+    let value: Decimal = row.try_get(column).map_err(backend)?;
+    Ok(value.normalize())
+}
+
+fn opt_decimal(row: &PgRow, column: &str) -> StoreResult<Option<Decimal>> {
+    let value: Option<Decimal> = row.try_get(column).map_err(backend)?;
+    Ok(value.map(|v| v.normalize()))
+}
+
+fn wire<T>(row: &PgRow, column: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    let text: String = row.try_get(column).map_err(backend)?;
+    parse(&text).ok_or_else(|| corrupt(format!("{column} `{text}`")))
+}
+
+fn order_from_row(row: &PgRow) -> StoreResult<Order> {
+    let kind = wire(row, "kind", OrderType::parse)?;
+    let side = wire(row, "side", Side::parse)?;
+    let amount = match (opt_decimal(row, "qty")?, opt_decimal(row, "notional")?) {
+        (Some(qty), None) => Amount::Qty(qty),
+        (None, Some(notional)) => Amount::Notional(notional),
+        _ => {
+            return Err(corrupt(
+                "an order with both or neither of qty and notional".into(),
+            ));
+        }
+    };
+    let symbol: String = row.try_get("symbol").map_err(backend)?;
+    let id: Uuid = row.try_get("id").map_err(backend)?;
+    let account: Uuid = row.try_get("account_id").map_err(backend)?;
+    Ok(Order {
+        id: OrderId::from_uuid(id),
+        account_id: AccountId::from_uuid(account),
+        client_order_id: row.try_get("client_order_id").map_err(backend)?,
+        symbol: Symbol::parse(&symbol).map_err(|e| corrupt(e.to_string()))?,
+        asset_id: row.try_get("asset_id").map_err(backend)?,
+        side,
+        kind,
+        time_in_force: wire(row, "time_in_force", TimeInForce::parse)?,
+        amount,
+        filled_qty: decimal(row, "filled_qty")?,
+        filled_avg_price: opt_decimal(row, "filled_avg_price")?,
+        trigger: Trigger {
+            kind,
+            side,
+            limit_price: opt_decimal(row, "limit_price")?,
+            stop_price: opt_decimal(row, "stop_price")?,
+            trail_price: opt_decimal(row, "trail_price")?,
+            trail_percent: opt_decimal(row, "trail_percent")?,
+            stopped: row.try_get("stopped").map_err(backend)?,
+            water_mark: opt_decimal(row, "water_mark")?,
+        },
+        extended_hours: row.try_get("extended_hours").map_err(backend)?,
+        status: wire(row, "status", OrderStatus::parse)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+        updated_at: row.try_get("updated_at").map_err(backend)?,
+        submitted_at: row.try_get("submitted_at").map_err(backend)?,
+        filled_at: row.try_get("filled_at").map_err(backend)?,
+        canceled_at: row.try_get("canceled_at").map_err(backend)?,
+        expired_at: row.try_get("expired_at").map_err(backend)?,
+    })
+}
+
+fn holding_from_row(row: &PgRow) -> StoreResult<Holding> {
+    Ok(Holding {
+        qty: decimal(row, "qty")?,
+        avg_entry_price: decimal(row, "avg_entry_price")?,
+    })
+}
+
+fn select_orders(filter: &str) -> AssertSqlSafe<String> {
+    AssertSqlSafe(format!("SELECT {ORDER_COLUMNS} FROM orders WHERE {filter}"))
+}
+
+#[async_trait]
+impl TradingStore for PgStore {
+    async fn orders(&self, account: AccountId, query: &OrderQuery) -> StoreResult<Vec<Order>> {
+        let mut sql = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE account_id = "
+        ));
+        sql.push_bind(
+            account
+                .to_string()
+                .parse::<Uuid>()
+                .map_err(|e| corrupt(e.to_string()))?,
+        );
+        if let Some(open) = query.open {
+            sql.push(" AND is_open = ").push_bind(open);
+        }
+        if let Some(after) = query.after {
+            sql.push(" AND submitted_at > ").push_bind(after);
+        }
+        if let Some(until) = query.until {
+            sql.push(" AND submitted_at < ").push_bind(until);
+        }
+        if let Some(side) = query.side {
+            sql.push(" AND side = ").push_bind(side.as_str());
+        }
+        if !query.symbols.is_empty() {
+            let symbols: Vec<String> = query
+                .symbols
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect();
+            sql.push(" AND symbol = ANY(").push_bind(symbols).push(")");
+        }
+        sql.push(if query.ascending {
+            " ORDER BY submitted_at, id LIMIT "
+        } else {
+            " ORDER BY submitted_at DESC, id DESC LIMIT "
+        });
+        sql.push_bind(i64::from(query.limit));
+        sql.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(order_from_row)
+            .collect()
+    }
+
+    async fn order(&self, account: AccountId, id: OrderId) -> StoreResult<Option<Order>> {
+        sqlx::query(select_orders("account_id = $1 AND id = $2"))
+            .bind(account.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(order_from_row)
+            .transpose()
+    }
+
+    async fn order_by_client_id(
+        &self,
+        account: AccountId,
+        client_order_id: &str,
+    ) -> StoreResult<Option<Order>> {
+        sqlx::query(select_orders("account_id = $1 AND client_order_id = $2"))
+            .bind(account.as_uuid())
+            .bind(client_order_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(order_from_row)
+            .transpose()
+    }
+
+    async fn holdings(&self, account: AccountId) -> StoreResult<Vec<(Symbol, Holding)>> {
+        sqlx::query(
+            "SELECT symbol, qty, avg_entry_price FROM positions WHERE account_id = $1 \
+             ORDER BY symbol COLLATE \"C\"",
+        )
+        .bind(account.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(|row| {
+            let symbol: String = row.try_get("symbol").map_err(backend)?;
+            Ok((
+                Symbol::parse(&symbol).map_err(|e| corrupt(e.to_string()))?,
+                holding_from_row(row)?,
+            ))
+        })
+        .collect()
+    }
+
+    async fn open_orders(&self) -> StoreResult<Vec<Order>> {
+        sqlx::query(select_orders("is_open ORDER BY submitted_at, id"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(order_from_row)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl TradingTx for PgTx {
+    async fn lock_cash(&mut self, account: AccountId) -> StoreResult<Option<Decimal>> {
+        let cash: Option<Decimal> =
+            sqlx::query_scalar("SELECT cash FROM accounts WHERE id = $1 FOR UPDATE")
+                .bind(account.as_uuid())
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(backend)?;
+        Ok(cash.map(|c| c.normalize()))
+    }
+
+    async fn set_cash(&mut self, account: AccountId, cash: Decimal) -> StoreResult<()> {
+        sqlx::query("UPDATE accounts SET cash = $1 WHERE id = $2")
+            .bind(checked(cash)?)
+            .bind(account.as_uuid())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn touch_account(&mut self, account: AccountId, now: DateTime<Utc>) -> StoreResult<()> {
+        log_invalidation(&mut self.tx, &Invalidation::Account(account), now).await
+    }
+
+    async fn open_orders_of(&mut self, account: AccountId) -> StoreResult<Vec<Order>> {
+        sqlx::query(select_orders("account_id = $1 AND is_open"))
+            .bind(account.as_uuid())
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(order_from_row)
+            .collect()
+    }
+
+    async fn order_of(&mut self, account: AccountId, id: OrderId) -> StoreResult<Option<Order>> {
+        sqlx::query(select_orders("account_id = $1 AND id = $2"))
+            .bind(account.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(order_from_row)
+            .transpose()
+    }
+
+    async fn holding(
+        &mut self,
+        account: AccountId,
+        symbol: &Symbol,
+    ) -> StoreResult<Option<Holding>> {
+        sqlx::query(
+            "SELECT qty, avg_entry_price FROM positions WHERE account_id = $1 AND symbol = $2",
+        )
+        .bind(account.as_uuid())
+        .bind(symbol.as_str())
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(holding_from_row)
+        .transpose()
+    }
+
+    async fn set_holding(
+        &mut self,
+        account: AccountId,
+        symbol: &Symbol,
+        holding: Option<Holding>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let account = account.as_uuid();
+        let done =
+            match holding {
+                Some(h) => sqlx::query(
+                    "INSERT INTO positions (account_id, symbol, qty, avg_entry_price, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, symbol) \
+                 DO UPDATE SET qty = $3, avg_entry_price = $4, updated_at = $5",
+                )
+                .bind(account)
+                .bind(symbol.as_str())
+                .bind(checked(h.qty)?)
+                .bind(checked(h.avg_entry_price)?)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await,
+                None => {
+                    sqlx::query("DELETE FROM positions WHERE account_id = $1 AND symbol = $2")
+                        .bind(account)
+                        .bind(symbol.as_str())
+                        .execute(&mut *self.tx)
+                        .await
+                }
+            };
+        done.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn insert_order(&mut self, order: &Order) -> StoreResult<()> {
+        let (qty, notional) = match order.amount {
+            Amount::Qty(qty) => (Some(qty), None),
+            Amount::Notional(notional) => (None, Some(notional)),
+        };
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO orders ({ORDER_COLUMNS}, is_open) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+             $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+             $25, $26, $27)"
+        )))
+        .bind(order.id.as_uuid())
+        .bind(order.account_id.as_uuid())
+        .bind(&order.client_order_id)
+        .bind(order.symbol.as_str())
+        .bind(order.asset_id)
+        .bind(order.side.as_str())
+        .bind(order.kind.as_str())
+        .bind(order.time_in_force.as_str())
+        .bind(opt_checked(qty)?)
+        .bind(opt_checked(notional)?)
+        .bind(checked(order.filled_qty)?)
+        .bind(opt_checked(order.filled_avg_price)?)
+        .bind(opt_checked(order.trigger.limit_price)?)
+        .bind(opt_checked(order.trigger.stop_price)?)
+        .bind(opt_checked(order.trigger.trail_price)?)
+        .bind(opt_checked(order.trigger.trail_percent)?)
+        .bind(opt_checked(order.trigger.water_mark)?)
+        .bind(order.trigger.stopped)
+        .bind(order.extended_hours)
+        .bind(order.status.as_str())
+        .bind(order.created_at)
+        .bind(order.updated_at)
+        .bind(order.submitted_at)
+        .bind(order.filled_at)
+        .bind(order.canceled_at)
+        .bind(order.expired_at)
+        .bind(order.status.is_open())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(write_error)?;
+        Ok(())
+    }
+
+    async fn update_order(&mut self, order: &Order) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE orders SET filled_qty = $1, filled_avg_price = $2, water_mark = $3, \
+             stopped = $4, status = $5, is_open = $6, updated_at = $7, filled_at = $8, \
+             canceled_at = $9, expired_at = $10 WHERE id = $11",
+        )
+        .bind(checked(order.filled_qty)?)
+        .bind(opt_checked(order.filled_avg_price)?)
+        .bind(opt_checked(order.trigger.water_mark)?)
+        .bind(order.trigger.stopped)
+        .bind(order.status.as_str())
+        .bind(order.status.is_open())
+        .bind(order.updated_at)
+        .bind(order.filled_at)
+        .bind(order.canceled_at)
+        .bind(order.expired_at)
+        .bind(order.id.as_uuid())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn insert_event(&mut self, event: &TradeEvent) -> StoreResult<()> {
+        let fill = event.fill;
+        sqlx::query(
+            "INSERT INTO trade_events (account_id, order_id, event, at, price, qty, \
+             position_qty, execution_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(event.account_id.as_uuid())
+        .bind(event.order_id.as_uuid())
+        .bind(event.kind.as_str())
+        .bind(event.at)
+        .bind(fill.map(|f| f.price))
+        .bind(fill.map(|f| f.qty))
+        .bind(fill.map(|f| f.position_qty))
+        .bind(fill.map(|f| f.execution_id))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+}
