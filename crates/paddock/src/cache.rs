@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -35,12 +36,12 @@ pub const CAPACITY: usize = 100_000;
 #[derive(Default)]
 pub struct Caches {
     /// Grants by token digest, for the Bearer check.
-    pub grants: Cache<Digest, TokenGrant>,
+    pub grants: Cache<Digest, Arc<TokenGrant>>,
     /// Accounts by id, with their holdings and open orders, for the Trading API;
     /// every unit of work that trades on an account logs an invalidation for it.
-    pub accounts: Cache<AccountId, AccountState>,
+    pub accounts: Cache<AccountId, Arc<AccountState>>,
     /// The market's prices (one entry), dropped whenever a price is set.
-    pub market: Cache<(), Market>,
+    pub market: Cache<(), Arc<Market>>,
 }
 
 /// An account as the Trading API shows it: its record, holdings and open orders.
@@ -223,9 +224,9 @@ mod tests {
         let cache = &caches.grants;
         let (t1, t2, t3) = (Digest::of("1"), Digest::of("2"), Digest::of("3"));
         let epoch = cache.epoch();
-        cache.insert(t1, grant(A), epoch);
-        cache.insert(t2, grant(A), epoch);
-        cache.insert(t3, grant(B), epoch);
+        cache.insert(t1, Arc::new(grant(A)), epoch);
+        cache.insert(t2, Arc::new(grant(A)), epoch);
+        cache.insert(t3, Arc::new(grant(B)), epoch);
         caches.apply(&Invalidation::Token(t3));
         assert!(cache.get(&t3).is_none());
         assert!(cache.get(&t1).is_some());
@@ -239,7 +240,7 @@ mod tests {
         let t = Digest::of("t");
         let before = caches.grants.epoch();
         caches.apply(&Invalidation::Token(t));
-        caches.grants.insert(t, grant(A), before);
+        caches.grants.insert(t, Arc::new(grant(A)), before);
         assert!(caches.grants.get(&t).is_none());
     }
 

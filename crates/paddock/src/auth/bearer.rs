@@ -6,6 +6,7 @@
 //! that of routes that need a scope, answering 403 `insufficient_scope` without it.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -63,7 +64,9 @@ pub async fn check_bearer(
     let grant = state
         .caches
         .grants
-        .get_or_load(digest, state.store.token(&digest))
+        .get_or_load(digest, async {
+            Ok::<_, StoreError>(state.store.token(&digest).await?.map(Arc::new))
+        })
         .await?
         .ok_or(BearerRefusal::Invalid)?;
     let now = state.clock.now();
@@ -74,7 +77,7 @@ pub async fn check_bearer(
         .ok_or(BearerRefusal::WrongBase(env))?;
     state.last_used.record(digest, now);
     Ok(BearerGrant {
-        client_id: grant.client_id,
+        client_id: grant.client_id.clone(),
         user_id: grant.user_id,
         scopes: grant.scopes,
         env,

@@ -2,6 +2,8 @@
 //! One router, mounted twice: at the root for the live base and under `/paper` for
 //! the paper base (so the OpenAPI document lists each path on both bases).
 
+use std::sync::Arc;
+
 use axum::Extension;
 use paddock_core::env::Env;
 use paddock_core::ids::AccountId;
@@ -26,10 +28,10 @@ pub mod positions;
 pub const MAX_OPEN_ORDERS: u32 = 10_000;
 
 /// The market's prices now, from the node's cache (dropped whenever a price is set).
-pub async fn market(state: &AppState) -> Result<Market, ApiError> {
+pub async fn market(state: &AppState) -> Result<Arc<Market>, ApiError> {
     let load = async {
         let stored = state.store.prices().await?;
-        Ok::<_, ApiError>(Some(Market::new(&stored, state.settings.market)))
+        Ok::<_, ApiError>(Some(Arc::new(Market::new(&stored, state.settings.market))))
     };
     Ok(state
         .caches
@@ -41,7 +43,7 @@ pub async fn market(state: &AppState) -> Result<Market, ApiError> {
 
 /// The account with its holdings and open orders, from the node's cache (dropped
 /// whenever the account trades, on any node).
-pub async fn account_state(state: &AppState, id: AccountId) -> Result<AccountState, ApiError> {
+pub async fn account_state(state: &AppState, id: AccountId) -> Result<Arc<AccountState>, ApiError> {
     let load = async {
         let Some(account) = state.store.account(id).await? else {
             return Ok::<_, ApiError>(None);
@@ -57,11 +59,11 @@ pub async fn account_state(state: &AppState, id: AccountId) -> Result<AccountSta
             side: None,
         };
         let open_orders = state.store.orders(id, &open).await?;
-        Ok(Some(AccountState {
+        Ok(Some(Arc::new(AccountState {
             account,
             holdings,
             open_orders,
-        }))
+        })))
     };
     state
         .caches
