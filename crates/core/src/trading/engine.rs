@@ -17,6 +17,10 @@ use crate::trading::orders::{
     TimeInForce, TradeEvent, TradeEventKind, apply_fill, qty_for_notional,
 };
 
+/// Open orders one account may have at once: far more than anyone places by hand, few
+/// enough that reading them all (for buying power, and the matcher) stays cheap.
+pub const MAX_OPEN_ORDERS: u32 = 1_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
@@ -59,7 +63,7 @@ async fn funds(
     let selling: Decimal = others
         .iter()
         .filter(|o| o.symbol == asset.symbol)
-        .map(Order::reserved_qty)
+        .map(|o| o.reserved_qty(market.price(&o.symbol).unwrap_or(Decimal::ZERO)))
         .sum();
     Ok(Funds {
         cash,
@@ -84,6 +88,13 @@ pub async fn submit(
     let price = market.price(&asset.symbol).ok_or(EngineError::NotFound)?;
     let mut tx = store.begin().await?;
     let cash = tx.lock_cash(account).await?.ok_or(EngineError::NotFound)?;
+    let open = tx.open_orders_of(account).await?.len();
+    if open >= MAX_OPEN_ORDERS as usize {
+        return Err(OrderRejection::Invalid(format!(
+            "an account may have {MAX_OPEN_ORDERS} open orders at most; cancel some first"
+        ))
+        .into());
+    }
     let funds = funds(&mut tx, account, cash, asset, market, None).await?;
     let id = OrderId::random();
     let order = Order {
@@ -145,37 +156,22 @@ pub async fn submit(
     Ok(order)
 }
 
-/// Refuses, before anything is stored, an order the account could not cover at the
-/// price it would fill at now (or at its limit or stop, whichever is higher).
+/// Refuses, before anything is stored, an order the account could not cover at its
+/// commitment price (what it will hold back while open).
 fn check_funds(order: &Order, price: Decimal, funds: &Funds) -> Result<(), OrderRejection> {
-    match (order.side, order.amount) {
-        (Side::Buy, Amount::Notional(notional)) if notional > funds.buying_power => {
+    let reserved = Order {
+        status: OrderStatus::New,
+        ..order.clone()
+    };
+    match order.side {
+        Side::Buy if reserved.reserved_cash(price) > funds.buying_power => {
             Err(OrderRejection::InsufficientBuyingPower)
         }
-        (Side::Buy, Amount::Qty(qty)) => {
-            let at = [order.trigger.limit_price, order.trigger.stop_price]
-                .into_iter()
-                .flatten()
-                .fold(price, Decimal::max);
-            if qty * at > funds.buying_power {
-                Err(OrderRejection::InsufficientBuyingPower)
-            } else {
-                Ok(())
-            }
-        }
-        (Side::Sell, amount) => {
-            let qty = match amount {
-                Amount::Qty(qty) => qty,
-                Amount::Notional(notional) => qty_for_notional(notional, price),
-            };
-            if qty > funds.sellable {
-                Err(OrderRejection::InsufficientQty {
-                    requested: qty.normalize(),
-                    available: funds.sellable.max(Decimal::ZERO).normalize(),
-                })
-            } else {
-                Ok(())
-            }
+        Side::Sell if reserved.reserved_qty(price) > funds.sellable => {
+            Err(OrderRejection::InsufficientQty {
+                requested: reserved.reserved_qty(price).normalize(),
+                available: funds.sellable.max(Decimal::ZERO).normalize(),
+            })
         }
         _ => Ok(()),
     }
@@ -391,11 +387,20 @@ pub async fn work(
                 .await?;
                 match fill(&mut tx, order.clone(), at, funds, now).await {
                     Ok(filled) => Some(filled),
-                    // The account can no longer cover it: it stays open, as on Alpaca,
-                    // until canceled or expired.
-                    Err(EngineError::Rejected(_)) => None,
+                    // The account can no longer cover it (a price that rose past a
+                    // stop, say): canceled, so that it does not come back at every
+                    // tick, and the stream says so.
+                    Err(EngineError::Rejected(_)) => {
+                        Some(close(&mut tx, order, OrderStatus::Canceled, now).await?)
+                    }
                     Err(e) => return Err(e),
                 }
+            }
+            // An IOC or FOK order placed while closed gets one chance, at the open.
+            Crossing::Rest(_)
+                if matches!(order.time_in_force, TimeInForce::Ioc | TimeInForce::Fok) =>
+            {
+                Some(close(&mut tx, order, OrderStatus::Canceled, now).await?)
             }
             Crossing::Rest(trigger) if trigger != order.trigger || order.status != was => {
                 Some(rest(&mut tx, order, trigger, now).await?)

@@ -154,6 +154,8 @@ fn invalid(message: impl Into<String>) -> OrderRejection {
 }
 
 /// A positive amount with at most nine decimals.
+/// A positive amount the store can keep: at most nine decimals and below 9.2 billion
+/// (so that no product of two amounts can overflow either).
 fn positive(name: &str, value: Decimal) -> Result<(), OrderRejection> {
     if value <= Decimal::ZERO {
         return Err(invalid(format!("{name} must be > 0")));
@@ -161,8 +163,12 @@ fn positive(name: &str, value: Decimal) -> Result<(), OrderRejection> {
     if value.normalize().scale() > SCALE {
         return Err(invalid(format!("{name} has more than 9 decimal places")));
     }
+    crate::money::to_nanos(value).map_err(|_| invalid(format!("{name} is too large")))?;
     Ok(())
 }
+
+/// Alpaca's smallest notional order, in dollars.
+pub const MIN_NOTIONAL: Decimal = Decimal::ONE;
 
 /// The longest `client_order_id` Alpaca accepts.
 pub const MAX_CLIENT_ORDER_ID: usize = 128;
@@ -175,6 +181,9 @@ impl NewOrder {
             Amount::Qty(qty) => positive("qty", qty)?,
             Amount::Notional(notional) => {
                 positive("notional", notional)?;
+                if notional < MIN_NOTIONAL {
+                    return Err(invalid("notional must be at least $1"));
+                }
                 if self.kind != OrderType::Market {
                     return Err(invalid(
                         "notional orders are only supported for market orders",
@@ -451,27 +460,42 @@ pub struct Order {
 }
 
 impl Order {
+    /// The price a buy is taken to cost per share, for the funds it needs when placed
+    /// and holds back while open: its limit when it has one (it fills at or below it),
+    /// else the higher of its stop and `price`, the current one.
+    pub fn commitment_price(&self, price: Decimal) -> Decimal {
+        match (self.trigger.limit_price, self.trigger.stop_price) {
+            (Some(limit), _) => limit,
+            (None, Some(stop)) => stop.max(price),
+            (None, None) => price,
+        }
+    }
+
     /// What an open buy holds back from buying power at `price`: its notional, or its
-    /// shares at its limit (or at `price`, for an order without one).
+    /// remaining shares at its commitment price.
     pub fn reserved_cash(&self, price: Decimal) -> Decimal {
         if self.side != Side::Buy || !self.status.is_open() {
             return Decimal::ZERO;
         }
         match self.amount {
             Amount::Notional(notional) => notional,
-            Amount::Qty(qty) => {
-                let at = self.trigger.limit_price.unwrap_or(price).max(price);
-                ((qty - self.filled_qty) * at)
-                    .round_dp_with_strategy(SCALE, RoundingStrategy::AwayFromZero)
-            }
+            Amount::Qty(qty) => ((qty - self.filled_qty) * self.commitment_price(price))
+                .round_dp_with_strategy(SCALE, RoundingStrategy::AwayFromZero),
         }
     }
 
-    /// The shares an open sell holds back from what can be sold.
-    pub fn reserved_qty(&self) -> Decimal {
-        match (self.side, self.amount) {
-            (Side::Sell, Amount::Qty(qty)) if self.status.is_open() => qty - self.filled_qty,
-            _ => Decimal::ZERO,
+    /// The shares an open sell holds back from what can be sold at `price` (a notional
+    /// sell, its shares at that price).
+    pub fn reserved_qty(&self, price: Decimal) -> Decimal {
+        if self.side != Side::Sell || !self.status.is_open() {
+            return Decimal::ZERO;
+        }
+        match self.amount {
+            Amount::Qty(qty) => qty - self.filled_qty,
+            Amount::Notional(notional) if price > Decimal::ZERO => {
+                qty_for_notional(notional, price)
+            }
+            Amount::Notional(_) => Decimal::ZERO,
         }
     }
 }

@@ -23,9 +23,18 @@ pub mod clock;
 pub mod orders;
 pub mod positions;
 
-/// Open orders an account may have at once: far more than anyone needs by hand, few
-/// enough that reading them all is cheap.
-pub const MAX_OPEN_ORDERS: u32 = 10_000;
+/// Every open order of an account (core's engine caps how many there can be).
+pub fn all_open() -> OrderQuery {
+    OrderQuery {
+        open: Some(true),
+        after: None,
+        until: None,
+        limit: paddock_core::trading::engine::MAX_OPEN_ORDERS,
+        ascending: true,
+        symbols: Vec::new(),
+        side: None,
+    }
+}
 
 /// The market's prices now, from the node's cache (dropped whenever a price is set).
 pub async fn market(state: &AppState) -> Result<Arc<Market>, ApiError> {
@@ -49,16 +58,7 @@ pub async fn account_state(state: &AppState, id: AccountId) -> Result<Arc<Accoun
             return Ok::<_, ApiError>(None);
         };
         let holdings = state.store.holdings(id).await?;
-        let open = OrderQuery {
-            open: Some(true),
-            after: None,
-            until: None,
-            limit: MAX_OPEN_ORDERS,
-            ascending: true,
-            symbols: Vec::new(),
-            side: None,
-        };
-        let open_orders = state.store.orders(id, &open).await?;
+        let open_orders = state.store.orders(id, &all_open()).await?;
         Ok(Some(Arc::new(AccountState {
             account,
             holdings,

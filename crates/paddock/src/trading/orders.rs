@@ -514,17 +514,8 @@ pub async fn cancel_all(
     State(state): State<AppState>,
 ) -> Result<Response, ApiError> {
     let account = scoped.grant.account_id;
-    let open = OrderQuery {
-        open: Some(true),
-        after: None,
-        until: None,
-        limit: super::MAX_OPEN_ORDERS,
-        ascending: true,
-        symbols: Vec::new(),
-        side: None,
-    };
     let mut statuses = Vec::new();
-    for order in state.store.orders(account, &open).await? {
+    for order in state.store.orders(account, &super::all_open()).await? {
         let now = state.clock.now();
         let status = match engine::cancel(state.store.as_ref(), account, order.id, now).await {
             Ok(canceled) => CancelStatus {

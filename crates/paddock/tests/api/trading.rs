@@ -114,8 +114,8 @@ async fn a_limit_order_rests_then_fills_when_the_cli_moves_the_price() {
     let account = get_json(&app, &token, "/v2/account").await;
     assert_eq!(
         dec(&account["buying_power"]),
-        Decimal::from(100_000 - 1_260),
-        "the open buy holds back its cost at the current price"
+        Decimal::from(100_000 - 1_200),
+        "the open buy holds back its cost at its limit"
     );
     let by_client = get_json(
         &app,
@@ -286,6 +286,9 @@ async fn a_reused_client_order_id_and_malformed_orders_are_422() {
         json!({"symbol": "KO", "qty": "x", "side": "buy", "type": "market", "time_in_force": "day"}),
         json!({"symbol": "KO", "qty": 1, "side": "buy", "type": "limit", "time_in_force": "day"}),
         json!({"symbol": "KO", "qty": 0.5, "side": "buy", "type": "market", "time_in_force": "gtc"}),
+        json!({"symbol": "KO", "qty": "10000000000000000000000000000", "side": "buy", "type": "market", "time_in_force": "day"}),
+        json!({"symbol": "KO", "qty": 1, "side": "sell", "type": "limit", "limit_price": 1e12, "time_in_force": "day"}),
+        json!({"symbol": "KO", "notional": 0.5, "side": "buy", "type": "market", "time_in_force": "day"}),
     ] {
         assert_alpaca_error(
             post_order(&app, &token, bad.clone()).await,
@@ -293,6 +296,8 @@ async fn a_reused_client_order_id_and_malformed_orders_are_422() {
         )
         .await;
     }
+    let not_an_object = post_order(&app, &token, json!(["an", "array"])).await;
+    assert_alpaca_error(not_an_object, StatusCode::BAD_REQUEST).await;
     let all = get_json(&app, &token, "/v2/orders?status=all").await;
     assert_eq!(all.as_array().unwrap().len(), 1, "mistakes store nothing");
 }
@@ -381,4 +386,44 @@ async fn concurrent_orders_never_overspend() {
     assert_eq!(filled, 1, "100 SPY costs 55,000 of 100,000");
     let account = get_json(&app, &token, "/v2/account").await;
     assert_eq!(dec(&account["cash"]), Decimal::from(45_000));
+}
+
+/// A market order placed while the market is closed waits for the open; if the price
+/// moved past what the account can pay by then, it is canceled rather than retried
+/// forever.
+#[tokio::test]
+async fn an_order_the_account_can_no_longer_cover_at_the_open_is_canceled() {
+    let app = crate::helpers::spawn_app().await;
+    let token = app.token_for(&app.fx.client, app.fx.paper, "trading").await;
+    let travel = |at: &str| {
+        let at: chrono::DateTime<chrono::Utc> = at.parse().unwrap();
+        app.clock.advance(at - app.clock.now());
+    };
+    // A Saturday: NYSE is closed.
+    travel("2025-07-05T15:00:00Z");
+    let body = json!({"symbol": "SPY", "qty": 150, "side": "buy", "type": "market", "time_in_force": "day"});
+    let order: Value = post_order(&app, &token, body).await.json().await.unwrap();
+    assert_eq!(order["status"], "accepted", "{order}");
+    let affordable =
+        json!({"symbol": "KO", "qty": 1, "side": "buy", "type": "market", "time_in_force": "day"});
+    let waiting: Value = post_order(&app, &token, affordable)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    paddock::admin::set_price(
+        app.store.as_ref(),
+        "SPY",
+        Decimal::from(700),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    // Monday, 10:00 in New York.
+    travel("2025-07-07T14:00:00Z");
+    wait_for_status(&app, &token, order["id"].as_str().unwrap(), "canceled").await;
+    wait_for_status(&app, &token, waiting["id"].as_str().unwrap(), "filled").await;
+    let account = get_json(&app, &token, "/v2/account").await;
+    assert_eq!(dec(&account["cash"]), Decimal::from(100_000 - 62));
 }
