@@ -1,6 +1,7 @@
 //! Wire formats shared by the JSON surfaces.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use rust_decimal::Decimal;
 use serde::Serializer;
 
 /// RFC 3339 in UTC with microseconds, as Alpaca writes timestamps
@@ -18,4 +19,10 @@ pub fn optional_timestamp<S: Serializer>(
         Some(at) => timestamp(at, serializer),
         None => serializer.serialize_none(),
     }
+}
+
+/// An amount as Alpaca writes it: a JSON string of the exact decimal, without trailing
+/// zeros (`"100000"`, `"395.5"`).
+pub fn amount(d: Decimal) -> String {
+    d.normalize().to_string()
 }

@@ -67,7 +67,7 @@ impl AccountResponse {
     /// cash that open buy orders do not hold back.
     pub fn new(state: &AccountState, market: &Market, now: DateTime<Utc>) -> Self {
         let account = &state.account;
-        let money = |d: Decimal| d.normalize().to_string();
+        let money = crate::wire::amount;
         let zero = || "0".to_owned();
         let long: Decimal = state
             .holdings

@@ -84,15 +84,11 @@ pub struct OrderResponse {
     pub position_intent: &'static str,
 }
 
-fn text(d: Decimal) -> String {
-    d.normalize().to_string()
-}
-
 impl From<&Order> for OrderResponse {
     fn from(o: &Order) -> Self {
         let (qty, notional) = match o.amount {
-            Amount::Qty(qty) => (Some(text(qty)), None),
-            Amount::Notional(notional) => (None, Some(text(notional))),
+            Amount::Qty(qty) => (Some(wire::amount(qty)), None),
+            Amount::Notional(notional) => (None, Some(wire::amount(notional))),
         };
         Self {
             id: o.id.to_string(),
@@ -112,21 +108,21 @@ impl From<&Order> for OrderResponse {
             asset_class: "us_equity",
             notional,
             qty,
-            filled_qty: text(o.filled_qty),
-            filled_avg_price: o.filled_avg_price.map(text),
+            filled_qty: wire::amount(o.filled_qty),
+            filled_avg_price: o.filled_avg_price.map(wire::amount),
             order_class: OrderClass::Simple.as_str(),
             order_type: o.kind.as_str(),
             kind: o.kind.as_str(),
             side: o.side.as_str(),
             time_in_force: o.time_in_force.as_str(),
-            limit_price: o.trigger.limit_price.map(text),
-            stop_price: o.trigger.stop_price.map(text),
+            limit_price: o.trigger.limit_price.map(wire::amount),
+            stop_price: o.trigger.stop_price.map(wire::amount),
             status: o.status.as_str(),
             extended_hours: o.extended_hours,
             legs: None,
-            trail_percent: o.trigger.trail_percent.map(text),
-            trail_price: o.trigger.trail_price.map(text),
-            hwm: o.trigger.water_mark.map(text),
+            trail_percent: o.trigger.trail_percent.map(wire::amount),
+            trail_price: o.trigger.trail_price.map(wire::amount),
+            hwm: o.trigger.water_mark.map(wire::amount),
             position_intent: match o.side {
                 Side::Buy => "buy_to_open",
                 Side::Sell => "sell_to_close",

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::auth::BearerGrant;
 use crate::error::{AlpacaErrorBody, ApiError};
 use crate::state::AppState;
+use crate::wire;
 
 /// Alpaca's position object, as alpaca-py's `Position` parses it: amounts as strings.
 #[derive(Serialize, ToSchema)]
@@ -40,10 +41,6 @@ pub struct PositionResponse {
     pub change_today: String,
 }
 
-fn text(d: Decimal) -> String {
-    d.normalize().to_string()
-}
-
 impl PositionResponse {
     fn new(symbol: &Symbol, holding: &Holding, market: &Market) -> Option<Self> {
         let asset = assets::find(symbol.as_str())?;
@@ -62,18 +59,18 @@ impl PositionResponse {
             exchange: asset.exchange.as_str(),
             asset_class: "us_equity",
             asset_marginable: true,
-            avg_entry_price: text(holding.avg_entry_price),
-            qty: text(holding.qty),
-            qty_available: text(holding.qty),
+            avg_entry_price: wire::amount(holding.avg_entry_price),
+            qty: wire::amount(holding.qty),
+            qty_available: wire::amount(holding.qty),
             side: "long",
-            market_value: text(value),
-            cost_basis: text(cost),
-            unrealized_pl: text(pl),
-            unrealized_plpc: text(plpc),
-            unrealized_intraday_pl: text(pl),
-            unrealized_intraday_plpc: text(plpc),
-            current_price: text(price),
-            lastday_price: text(price),
+            market_value: wire::amount(value),
+            cost_basis: wire::amount(cost),
+            unrealized_pl: wire::amount(pl),
+            unrealized_plpc: wire::amount(plpc),
+            unrealized_intraday_pl: wire::amount(pl),
+            unrealized_intraday_plpc: wire::amount(plpc),
+            current_price: wire::amount(price),
+            lastday_price: wire::amount(price),
             change_today: "0".into(),
         })
     }
