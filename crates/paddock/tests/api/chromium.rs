@@ -241,6 +241,23 @@ impl WebDriver {
         title.as_str().unwrap().to_owned()
     }
 
+    /// Waits until the page's title is `expected`: after a form is sent the URL may
+    /// not change (the login page is shown at the authorization URL), the title does.
+    async fn wait_for_title(&self, expected: &str) {
+        let started = Instant::now();
+        loop {
+            let title = self.title().await;
+            if title == expected {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the title stayed {title:?}, not {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until the page's URL starts with `prefix`.
     async fn wait_for_url(&self, prefix: &str) -> String {
         let started = Instant::now();
@@ -431,8 +448,9 @@ async fn a_person_signs_in_and_allows_in_headless_chromium() {
     driver.type_into("#password", demo::USER_PASSWORD).await;
     driver.click("button[type=submit]").await;
 
-    driver.wait_for_url(&app.url("/oauth/authorize?")).await;
-    assert_eq!(driver.title().await, "Connect Demo Trading App · paddock");
+    driver
+        .wait_for_title("Connect Demo Trading App · paddock")
+        .await;
     driver.screenshot_as("consent.png").await;
     driver.resize(PHONE.0, PHONE.1).await;
     let phone_header = driver.height("header.top").await;
@@ -485,7 +503,7 @@ async fn a_person_signs_in_and_allows_in_headless_chromium() {
 
     // The connected apps page, then revoking, which asks first and leaves a notice.
     driver.goto(&app.url("/account/apps")).await;
-    assert_eq!(driver.title().await, "Connected apps · paddock");
+    driver.wait_for_title("Connected apps · paddock").await;
     driver.screenshot_as("apps.png").await;
     for (width, height) in [PHONE, DESKTOP] {
         driver.resize(width, height).await;
@@ -493,7 +511,9 @@ async fn a_person_signs_in_and_allows_in_headless_chromium() {
         assert!(header < 64.0, "header {header}px at {width}px wide");
     }
     driver.click("a.button.danger").await;
-    assert_eq!(driver.title().await, "Revoke Demo Trading App · paddock");
+    driver
+        .wait_for_title("Revoke Demo Trading App · paddock")
+        .await;
     driver.screenshot_as("revoke.png").await;
     driver.click("button.danger").await;
     driver
