@@ -14,7 +14,8 @@ use crate::error::{AlpacaErrorBody, ApiError};
 use crate::state::AppState;
 
 /// Alpaca's account object. Money fields are decimal strings, as alpaca-py's
-/// `TradeAccount` requires.
+/// `TradeAccount` requires (a `Decimal` serializes as its exact string, normalized
+/// here, without an allocation per field).
 #[derive(Serialize, ToSchema)]
 pub struct AccountResponse {
     #[schema(format = "uuid")]
@@ -24,27 +25,48 @@ pub struct AccountResponse {
     pub status: &'static str,
     pub crypto_status: &'static str,
     pub currency: &'static str,
-    pub buying_power: String,
-    pub regt_buying_power: String,
-    pub daytrading_buying_power: String,
-    pub effective_buying_power: String,
-    pub non_marginable_buying_power: String,
-    pub options_buying_power: String,
-    pub cash: String,
-    pub accrued_fees: String,
-    pub pending_transfer_in: String,
-    pub pending_transfer_out: String,
-    pub portfolio_value: String,
-    pub equity: String,
-    pub last_equity: String,
-    pub long_market_value: String,
-    pub short_market_value: String,
-    pub position_market_value: String,
-    pub initial_margin: String,
-    pub maintenance_margin: String,
-    pub last_maintenance_margin: String,
-    pub sma: String,
-    pub multiplier: String,
+    #[schema(value_type = String)]
+    pub buying_power: Decimal,
+    #[schema(value_type = String)]
+    pub regt_buying_power: Decimal,
+    #[schema(value_type = String)]
+    pub daytrading_buying_power: Decimal,
+    #[schema(value_type = String)]
+    pub effective_buying_power: Decimal,
+    #[schema(value_type = String)]
+    pub non_marginable_buying_power: Decimal,
+    #[schema(value_type = String)]
+    pub options_buying_power: Decimal,
+    #[schema(value_type = String)]
+    pub cash: Decimal,
+    #[schema(value_type = String)]
+    pub accrued_fees: Decimal,
+    #[schema(value_type = String)]
+    pub pending_transfer_in: Decimal,
+    #[schema(value_type = String)]
+    pub pending_transfer_out: Decimal,
+    #[schema(value_type = String)]
+    pub portfolio_value: Decimal,
+    #[schema(value_type = String)]
+    pub equity: Decimal,
+    #[schema(value_type = String)]
+    pub last_equity: Decimal,
+    #[schema(value_type = String)]
+    pub long_market_value: Decimal,
+    #[schema(value_type = String)]
+    pub short_market_value: Decimal,
+    #[schema(value_type = String)]
+    pub position_market_value: Decimal,
+    #[schema(value_type = String)]
+    pub initial_margin: Decimal,
+    #[schema(value_type = String)]
+    pub maintenance_margin: Decimal,
+    #[schema(value_type = String)]
+    pub last_maintenance_margin: Decimal,
+    #[schema(value_type = String)]
+    pub sma: Decimal,
+    #[schema(value_type = String)]
+    pub multiplier: Decimal,
     pub pattern_day_trader: bool,
     pub trading_blocked: bool,
     pub transfers_blocked: bool,
@@ -67,8 +89,6 @@ impl AccountResponse {
     /// cash that open buy orders do not hold back.
     pub fn new(state: &AccountState, market: &Market, now: DateTime<Utc>) -> Self {
         let account = &state.account;
-        let money = crate::wire::amount;
-        let zero = || "0".to_owned();
         let long: Decimal = state
             .holdings
             .iter()
@@ -79,35 +99,37 @@ impl AccountResponse {
             .iter()
             .map(|o| o.reserved_cash(market.price(&o.symbol).unwrap_or(Decimal::ZERO)))
             .sum();
-        let buying_power = money((account.cash - reserved).max(Decimal::ZERO));
-        let equity = money(account.cash + long);
+        let buying_power = (account.cash - reserved).max(Decimal::ZERO).normalize();
+        let equity = (account.cash + long).normalize();
+        let long = long.normalize();
+        let zero = Decimal::ZERO;
         Self {
             id: account.id.to_string(),
             account_number: account.account_number.clone(),
             status: "ACTIVE",
             crypto_status: "ACTIVE",
             currency: "USD",
-            buying_power: buying_power.clone(),
-            regt_buying_power: buying_power.clone(),
-            daytrading_buying_power: zero(),
-            effective_buying_power: buying_power.clone(),
-            non_marginable_buying_power: buying_power.clone(),
+            buying_power,
+            regt_buying_power: buying_power,
+            daytrading_buying_power: zero,
+            effective_buying_power: buying_power,
+            non_marginable_buying_power: buying_power,
             options_buying_power: buying_power,
-            cash: money(account.cash),
-            accrued_fees: zero(),
-            pending_transfer_in: zero(),
-            pending_transfer_out: zero(),
-            portfolio_value: equity.clone(),
-            equity: equity.clone(),
+            cash: account.cash.normalize(),
+            accrued_fees: zero,
+            pending_transfer_in: zero,
+            pending_transfer_out: zero,
+            portfolio_value: equity,
+            equity,
             last_equity: equity,
-            long_market_value: money(long),
-            short_market_value: zero(),
-            position_market_value: money(long),
-            initial_margin: zero(),
-            maintenance_margin: zero(),
-            last_maintenance_margin: zero(),
-            sma: zero(),
-            multiplier: "1".into(),
+            long_market_value: long,
+            short_market_value: zero,
+            position_market_value: long,
+            initial_margin: zero,
+            maintenance_margin: zero,
+            last_maintenance_margin: zero,
+            sma: zero,
+            multiplier: Decimal::ONE,
             pattern_day_trader: false,
             trading_blocked: false,
             transfers_blocked: false,
