@@ -261,6 +261,35 @@ pub enum Invalidation {
     Prices,
 }
 
+impl Invalidation {
+    /// How the log keeps it: a kind and the bytes of what it names, the same on every
+    /// backend.
+    pub fn encode(&self) -> (&'static str, Vec<u8>) {
+        match self {
+            Invalidation::Token(digest) => ("token", digest.as_bytes().to_vec()),
+            Invalidation::Client(id) => ("client", id.as_str().as_bytes().to_vec()),
+            Invalidation::Account(id) => ("account", id.to_string().into_bytes()),
+            Invalidation::Prices => ("prices", Vec::new()),
+        }
+    }
+
+    /// What [`Invalidation::encode`] wrote, or `None` for a row no paddock writes.
+    pub fn decode(kind: &str, target: &[u8]) -> Option<Self> {
+        let text = || std::str::from_utf8(target).ok();
+        match kind {
+            "token" => Digest::from_bytes(target).map(Invalidation::Token),
+            "client" => text()
+                .and_then(|id| ClientId::parse(id).ok())
+                .map(Invalidation::Client),
+            "account" => text()
+                .and_then(|id| id.parse().ok())
+                .map(Invalidation::Account),
+            "prices" => Some(Invalidation::Prices),
+            _ => None,
+        }
+    }
+}
+
 /// Wakes a node when other nodes may have written invalidations.
 #[async_trait]
 pub trait ChangeFeed: Send {
@@ -400,4 +429,26 @@ pub trait Store:
 
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::AccountId;
+
+    #[test]
+    fn every_invalidation_reads_back_as_written() {
+        let all = [
+            Invalidation::Token(Digest::of("t")),
+            Invalidation::Client(ClientId::parse("7a3c52a910e1dc2abbb14da2b6b8e711").unwrap()),
+            Invalidation::Account(AccountId::random()),
+            Invalidation::Prices,
+        ];
+        for change in all {
+            let (kind, target) = change.encode();
+            assert_eq!(Invalidation::decode(kind, &target), Some(change));
+        }
+        assert_eq!(Invalidation::decode("token", b"short"), None);
+        assert_eq!(Invalidation::decode("weather", b""), None);
+    }
 }

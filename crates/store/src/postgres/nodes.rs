@@ -3,7 +3,6 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use paddock_core::ids::ClientId;
 use paddock_core::store::{
     ChangeFeed, Invalidation, InvalidationStore, StoreResult, ThrottleStore, Versioned,
 };
@@ -11,7 +10,7 @@ use paddock_core::throttle::ThrottleWindow;
 use sqlx::{Postgres, Row, Transaction};
 
 use super::feed::{CHANNEL, NotifiedFeed};
-use super::{PgStore, backend, corrupt, digest_from};
+use super::{PgStore, backend, corrupt};
 
 /// Writes `change` to the invalidation log, in the transaction that makes it, and
 /// notifies every listening node (PostgreSQL delivers the notification at commit, and
@@ -27,12 +26,7 @@ pub(super) async fn log_invalidation(
     change: &Invalidation,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let (kind, target) = match change {
-        Invalidation::Token(digest) => ("token", digest.as_bytes().to_vec()),
-        Invalidation::Client(id) => ("client", id.as_str().as_bytes().to_vec()),
-        Invalidation::Account(id) => ("account", id.to_string().into_bytes()),
-        Invalidation::Prices => ("prices", Vec::new()),
-    };
+    let (kind, target) = change.encode();
     sqlx::query("LOCK TABLE invalidations IN EXCLUSIVE MODE")
         .execute(&mut **tx)
         .await
@@ -53,21 +47,11 @@ pub(super) async fn log_invalidation(
 }
 
 fn invalidation(kind: &str, target: &[u8]) -> StoreResult<Invalidation> {
-    match kind {
-        "token" => digest_from("invalidated token digest", target).map(Invalidation::Token),
-        "client" => std::str::from_utf8(target)
-            .ok()
-            .and_then(|id| ClientId::parse(id).ok())
-            .map(Invalidation::Client)
-            .ok_or_else(|| corrupt("invalidated client id".into())),
-        "account" => std::str::from_utf8(target)
-            .ok()
-            .and_then(|id| id.parse().ok())
-            .map(Invalidation::Account)
-            .ok_or_else(|| corrupt("invalidated account id".into())),
-        "prices" => Ok(Invalidation::Prices),
-        other => Err(corrupt(format!("invalidation kind `{other}`"))),
-    }
+    Invalidation::decode(kind, target).ok_or_else(|| {
+        corrupt(format!(
+            "an invalidation of kind `{kind}` that does not parse"
+        ))
+    })
 }
 
 #[async_trait]

@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use paddock_core::ids::ClientId;
-use paddock_core::secret::Digest;
 use paddock_core::store::{
     ChangeFeed, Invalidation, InvalidationStore, StoreResult, ThrottleStore, Versioned,
 };
@@ -22,12 +20,7 @@ pub(super) async fn log_invalidation(
     change: &Invalidation,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let (kind, target) = match change {
-        Invalidation::Token(digest) => ("token", digest.as_bytes().to_vec()),
-        Invalidation::Client(id) => ("client", id.as_str().as_bytes().to_vec()),
-        Invalidation::Account(id) => ("account", id.to_string().into_bytes()),
-        Invalidation::Prices => ("prices", Vec::new()),
-    };
+    let (kind, target) = change.encode();
     sqlx::query("INSERT INTO invalidations (kind, target, created_at) VALUES ($1, $2, $3)")
         .bind(kind)
         .bind(target)
@@ -39,23 +32,11 @@ pub(super) async fn log_invalidation(
 }
 
 fn invalidation(kind: &str, target: &[u8]) -> StoreResult<Invalidation> {
-    match kind {
-        "token" => Digest::from_bytes(target)
-            .map(Invalidation::Token)
-            .ok_or_else(|| corrupt("invalidated token digest".into())),
-        "client" => std::str::from_utf8(target)
-            .ok()
-            .and_then(|id| ClientId::parse(id).ok())
-            .map(Invalidation::Client)
-            .ok_or_else(|| corrupt("invalidated client id".into())),
-        "account" => std::str::from_utf8(target)
-            .ok()
-            .and_then(|id| id.parse().ok())
-            .map(Invalidation::Account)
-            .ok_or_else(|| corrupt("invalidated account id".into())),
-        "prices" => Ok(Invalidation::Prices),
-        other => Err(corrupt(format!("invalidation kind `{other}`"))),
-    }
+    Invalidation::decode(kind, target).ok_or_else(|| {
+        corrupt(format!(
+            "an invalidation of kind `{kind}` that does not parse"
+        ))
+    })
 }
 
 /// SQLite has no notifications: a node looks at the log a few times a second, which
