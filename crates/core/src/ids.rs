@@ -62,6 +62,10 @@ uuid_id!(
     OrderId
 );
 uuid_id!(
+    /// A watchlist of an account.
+    WatchlistId
+);
+uuid_id!(
     /// An access token's public handle: what the connected-apps page shows and revokes,
     /// so that the token itself never leaves the app that holds it.
     GrantId

@@ -9,13 +9,17 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::grant::{CodeGrant, GrantSummary, NewToken, TokenGrant};
-use crate::ids::{AccountId, BrokerId, BrokerKeyId, ClientId, GrantId, OrderId, UserId};
+use crate::ids::{
+    AccountId, BrokerId, BrokerKeyId, ClientId, GrantId, OrderId, UserId, WatchlistId,
+};
 use crate::model::{Account, Broker, Client, ClientStatus, User};
 use crate::password::Email;
 use crate::secret::Digest;
 use crate::throttle::ThrottleWindow;
 use crate::trading::assets::Symbol;
-use crate::trading::orders::{Holding, Order, Side, TradeEvent};
+use crate::trading::config::AccountConfig;
+use crate::trading::orders::{Holding, Order, OrderStatus, Side, TradeEvent};
+use crate::trading::watchlists::Watchlist;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -45,6 +49,15 @@ pub enum Conflict {
     BrokerKeyIdTaken,
     #[error("client_order_id must be unique: this account has an order with it")]
     ClientOrderIdTaken,
+    #[error("this account has a watchlist with this name")]
+    WatchlistNameTaken,
+    #[error(
+        "an account may have {} watchlists at most",
+        crate::trading::watchlists::MAX_WATCHLISTS
+    )]
+    TooManyWatchlists,
+    #[error("the symbol is in the watchlist already")]
+    SymbolInWatchlist,
     /// A record with the same id (a UUID, a client_id, a digest) exists.
     #[error("a record with this id exists")]
     IdTaken,
@@ -61,6 +74,8 @@ pub enum Missing {
     Client,
     #[error("the account does not exist")]
     Account,
+    #[error("the symbol is not in the watchlist")]
+    WatchlistSymbol,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -93,6 +108,58 @@ pub trait AccountStore {
     async fn accounts_of_user(&self, user: UserId) -> StoreResult<Vec<Account>>;
     /// Every account, oldest first.
     async fn accounts(&self) -> StoreResult<Vec<Account>>;
+    /// The account's trading configuration (the default until one is set).
+    async fn account_config(&self, id: AccountId) -> StoreResult<AccountConfig>;
+    /// Sets it, and tells every node the account changed; `Missing` when the account
+    /// does not exist.
+    async fn set_account_config(
+        &self,
+        id: AccountId,
+        config: &AccountConfig,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
+
+/// An account's watchlists. Each write checks that the watchlist is the account's, so
+/// that another account's id reads as missing.
+#[async_trait]
+pub trait WatchlistStore {
+    /// The account's watchlists, oldest first.
+    async fn watchlists(&self, account: AccountId) -> StoreResult<Vec<Watchlist>>;
+    async fn watchlist(
+        &self,
+        account: AccountId,
+        id: WatchlistId,
+    ) -> StoreResult<Option<Watchlist>>;
+    /// `Conflict::WatchlistNameTaken` when the account has one by that name;
+    /// `Conflict::TooManyWatchlists` when it has `MAX_WATCHLISTS` already.
+    async fn create_watchlist(&self, watchlist: &Watchlist) -> StoreResult<()>;
+    /// Renames it and replaces its symbols; `false` when the account has no such list.
+    async fn replace_watchlist(
+        &self,
+        account: AccountId,
+        id: WatchlistId,
+        name: &str,
+        symbols: &[Symbol],
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Appends a symbol; `Conflict::SymbolInWatchlist` when it is there already.
+    async fn add_to_watchlist(
+        &self,
+        account: AccountId,
+        id: WatchlistId,
+        symbol: &Symbol,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// `Missing::WatchlistSymbol` when the symbol is not in the list.
+    async fn remove_from_watchlist(
+        &self,
+        account: AccountId,
+        id: WatchlistId,
+        symbol: &Symbol,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn delete_watchlist(&self, account: AccountId, id: WatchlistId) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -375,6 +442,36 @@ pub trait TradingStore {
     async fn holdings(&self, account: AccountId) -> StoreResult<Vec<(Symbol, Holding)>>;
     /// Every open order of every account, oldest first: what the matcher looks at.
     async fn open_orders(&self) -> StoreResult<Vec<Order>>;
+    /// The account's fills (from the trade events), as its activities list them.
+    async fn fills(&self, account: AccountId, query: &FillQuery) -> StoreResult<Vec<FillRecord>>;
+}
+
+/// Which fills an activities page or a portfolio history asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FillQuery {
+    /// Strictly after / strictly before.
+    pub after: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub ascending: bool,
+    pub limit: u32,
+    /// The execution id of the last fill of the previous page: this page goes on after
+    /// it, in the query's direction.
+    pub page_after: Option<uuid::Uuid>,
+}
+
+/// A fill, with what its activity shows of the order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FillRecord {
+    pub execution_id: uuid::Uuid,
+    pub order_id: OrderId,
+    pub symbol: Symbol,
+    pub side: Side,
+    pub price: Decimal,
+    pub qty: Decimal,
+    pub at: DateTime<Utc>,
+    /// The order's filled shares and status now.
+    pub order_filled_qty: Decimal,
+    pub order_status: OrderStatus,
 }
 
 /// The trading operations of a unit of work: what placing, filling and canceling an
@@ -383,6 +480,7 @@ pub trait TradingStore {
 #[async_trait]
 pub trait TradingTx: Send {
     async fn lock_cash(&mut self, account: AccountId) -> StoreResult<Option<Decimal>>;
+    async fn account_config(&mut self, account: AccountId) -> StoreResult<AccountConfig>;
     async fn set_cash(&mut self, account: AccountId, cash: Decimal) -> StoreResult<()>;
     /// Tells every node that the account's cash, orders or holdings changed in this unit
     /// of work.
@@ -421,6 +519,7 @@ pub trait Store:
     + InvalidationStore
     + MarketStore
     + TradingStore
+    + WatchlistStore
     + Send
     + Sync
 {

@@ -21,6 +21,7 @@ use paddock_core::model::Account;
 use paddock_core::secret::Digest;
 use paddock_core::store::Invalidation;
 use paddock_core::trading::assets::Symbol;
+use paddock_core::trading::config::AccountConfig;
 use paddock_core::trading::market::Market;
 use paddock_core::trading::orders::{Holding, Order};
 
@@ -48,6 +49,7 @@ pub struct Caches {
 #[derive(Clone, Debug)]
 pub struct AccountState {
     pub account: Account,
+    pub config: AccountConfig,
     pub holdings: Vec<(Symbol, Holding)>,
     pub open_orders: Vec<Order>,
 }

@@ -74,6 +74,27 @@ impl ApiError {
         }
     }
 
+    /// The status and Alpaca body this error answers with, for one entry of a
+    /// multi-status list (`DELETE /v2/orders`, `DELETE /v2/positions`).
+    pub fn parts(&self) -> (StatusCode, AlpacaErrorBody) {
+        let (status, message) = match self {
+            ApiError::Alpaca {
+                status, message, ..
+            } => (*status, message.to_string()),
+            ApiError::Token { error, status, .. } => (*status, error.description.to_string()),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable; retry in a moment".into(),
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal server error".into(),
+            ),
+        };
+        let code = alpaca_code(status);
+        (status, AlpacaErrorBody { code, message })
+    }
+
     /// 400: the request is malformed.
     pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
         Self::alpaca(StatusCode::BAD_REQUEST, message)

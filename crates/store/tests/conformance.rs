@@ -26,6 +26,8 @@ use rust_decimal::Decimal;
 use sqlx::Connection as _;
 
 // A test crate's root finds its modules beside it: these live in conformance/.
+#[path = "conformance/account_records.rs"]
+mod account_records;
 #[path = "conformance/grants.rs"]
 mod grants;
 #[path = "conformance/market.rs"]
@@ -220,6 +222,9 @@ conformance! {
     nodes::a_follower_of_the_log_misses_nothing,
     market::prices_are_set_replaced_and_listed_exactly,
     trading::orders_fill_rest_cancel_and_keep_exact_amounts,
+    account_records::configurations_default_and_are_kept_per_account,
+    account_records::watchlists_keep_order_names_and_owners,
+    account_records::replacements_and_fills_read_back,
 }
 
 // Fixtures: records that satisfy every rule, at times the test chooses.

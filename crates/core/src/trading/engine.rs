@@ -13,8 +13,8 @@ use crate::store::{Store, StoreError, Tx};
 use crate::trading::assets::Asset;
 use crate::trading::market::Market;
 use crate::trading::orders::{
-    Amount, Crossing, Fill, FillEvent, Holding, NewOrder, Order, OrderRejection, OrderStatus, Side,
-    TimeInForce, TradeEvent, TradeEventKind, apply_fill, qty_for_notional,
+    Amount, Crossing, Fill, FillEvent, Holding, NewOrder, Order, OrderPatch, OrderRejection,
+    OrderStatus, Side, TimeInForce, TradeEvent, TradeEventKind, apply_fill, qty_for_notional,
 };
 
 /// Open orders one account may have at once: far more than anyone places by hand, few
@@ -29,6 +29,8 @@ pub enum EngineError {
     NotFound,
     #[error("order is already in \"{0}\" state")]
     NotCancelable(OrderStatus),
+    #[error("order is in \"{0}\" state and can no longer be replaced")]
+    NotReplaceable(OrderStatus),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -73,9 +75,9 @@ async fn funds(
     })
 }
 
-/// Places `new` for `account` on `asset`: checked against the rules and the account's
-/// funds, stored, and filled at once when the market is open and the price allows.
-/// An IOC or FOK order that cannot fill at once is canceled.
+/// Places `new` for `account` on `asset`: checked against the rules, the account's
+/// configuration and its funds, stored, and filled at once when the market is open and
+/// the price allows. An IOC or FOK order that cannot fill at once is canceled.
 pub async fn submit(
     store: &dyn Store,
     account: AccountId,
@@ -85,7 +87,6 @@ pub async fn submit(
     now: DateTime<Utc>,
 ) -> Result<Order, EngineError> {
     new.validate()?;
-    let price = market.price(&asset.symbol).ok_or(EngineError::NotFound)?;
     let mut tx = store.begin().await?;
     let cash = tx.lock_cash(account).await?.ok_or(EngineError::NotFound)?;
     let open = tx.open_orders_of(account).await?.len();
@@ -96,64 +97,102 @@ pub async fn submit(
         .into());
     }
     let funds = funds(&mut tx, account, cash, asset, market, None).await?;
-    let id = OrderId::random();
-    let order = Order {
-        id,
-        account_id: account,
-        client_order_id: new
-            .client_order_id
-            .clone()
-            .unwrap_or_else(|| id.to_string()),
-        symbol: asset.symbol.clone(),
-        asset_id: asset.id,
-        side: new.side,
-        kind: new.kind,
-        time_in_force: new.time_in_force,
-        amount: new.amount,
-        filled_qty: Decimal::ZERO,
-        filled_avg_price: None,
-        trigger: crate::trading::orders::Trigger {
-            kind: new.kind,
-            side: new.side,
-            limit_price: new.limit_price,
-            stop_price: new.stop_price,
-            trail_price: new.trail_price,
-            trail_percent: new.trail_percent,
-            stopped: false,
-            water_mark: None,
-        },
-        extended_hours: new.extended_hours,
-        status: if market.is_open(now) {
-            OrderStatus::New
-        } else {
-            OrderStatus::Accepted
-        },
-        created_at: now,
-        updated_at: now,
-        submitted_at: now,
-        filled_at: None,
-        canceled_at: None,
-        expired_at: None,
-    };
-    check_funds(&order, price, &funds)?;
-    tx.insert_order(&order).await?;
-    event(&mut tx, &order, TradeEventKind::New, now, None).await?;
-    let order = if market.is_open(now) {
-        match order.trigger.at(price) {
-            Crossing::Fill(at) => fill(&mut tx, order, at, funds, now).await?,
-            Crossing::Rest(_)
-                if matches!(order.time_in_force, TimeInForce::Ioc | TimeInForce::Fok) =>
-            {
-                close(&mut tx, order, OrderStatus::Canceled, now).await?
-            }
-            Crossing::Rest(trigger) => rest(&mut tx, order, trigger, now).await?,
-        }
-    } else {
-        order
-    };
+    let order = Order::new(
+        OrderId::random(),
+        account,
+        asset,
+        &new,
+        market.is_open(now),
+        now,
+    );
+    let order = place(&mut tx, order, &new, asset, funds, market, now).await?;
     tx.touch_account(account, now).await?;
     tx.commit().await?;
     Ok(order)
+}
+
+/// Replaces an open order of `account` (`PATCH /v2/orders/{id}`): the old order ends
+/// as `replaced`, and a new one, with the patch applied, is placed in its stead as
+/// [`submit`] places one, its funds checked without the old order's hold.
+pub async fn replace(
+    store: &dyn Store,
+    account: AccountId,
+    id: OrderId,
+    patch: &OrderPatch,
+    market: &Market,
+    now: DateTime<Utc>,
+) -> Result<Order, EngineError> {
+    let mut tx = store.begin().await?;
+    let cash = tx.lock_cash(account).await?.ok_or(EngineError::NotFound)?;
+    let old = tx
+        .order_of(account, id)
+        .await?
+        .ok_or(EngineError::NotFound)?;
+    if !old.status.is_open() {
+        return Err(EngineError::NotReplaceable(old.status));
+    }
+    let new = old.patched(patch)?;
+    new.validate()?;
+    let asset = crate::trading::assets::find(old.symbol.as_str()).ok_or(EngineError::NotFound)?;
+    let funds = funds(&mut tx, account, cash, &asset, market, Some(old.id)).await?;
+    let mut order = Order::new(
+        OrderId::random(),
+        account,
+        &asset,
+        &new,
+        market.is_open(now),
+        now,
+    );
+    order.replaces = Some(old.id);
+    let old = Order {
+        status: OrderStatus::Replaced,
+        replaced_by: Some(order.id),
+        replaced_at: Some(now),
+        updated_at: now,
+        ..old
+    };
+    tx.update_order(&old).await?;
+    event(&mut tx, &old, TradeEventKind::Replaced, now, None).await?;
+    let order = place(&mut tx, order, &new, &asset, funds, market, now).await?;
+    tx.touch_account(account, now).await?;
+    tx.commit().await?;
+    Ok(order)
+}
+
+/// Stores a new `order` (from `new`) and, while the market is open, works it at once.
+async fn place(
+    tx: &mut Box<dyn Tx>,
+    order: Order,
+    new: &NewOrder,
+    asset: &Asset,
+    funds: Funds,
+    market: &Market,
+    now: DateTime<Utc>,
+) -> Result<Order, EngineError> {
+    let config = tx.account_config(order.account_id).await?;
+    if config.suspend_trade {
+        return Err(OrderRejection::Suspended.into());
+    }
+    if new.is_fractional() && !config.fractional_trading {
+        return Err(OrderRejection::Invalid(
+            "fractional trading is turned off in this account's configurations".into(),
+        )
+        .into());
+    }
+    let price = market.price(&asset.symbol).ok_or(EngineError::NotFound)?;
+    check_funds(&order, price, &funds)?;
+    tx.insert_order(&order).await?;
+    event(tx, &order, TradeEventKind::New, now, None).await?;
+    if !market.is_open(now) {
+        return Ok(order);
+    }
+    Ok(match order.trigger.at(price) {
+        Crossing::Fill(at) => fill(tx, order, at, funds, now).await?,
+        Crossing::Rest(_) if matches!(order.time_in_force, TimeInForce::Ioc | TimeInForce::Fok) => {
+            close(tx, order, OrderStatus::Canceled, now).await?
+        }
+        Crossing::Rest(trigger) => rest(tx, order, trigger, now).await?,
+    })
 }
 
 /// Refuses, before anything is stored, an order the account could not cover at its

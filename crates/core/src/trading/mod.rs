@@ -4,6 +4,9 @@
 
 pub mod assets;
 pub mod clock;
+pub mod config;
 pub mod engine;
+pub mod history;
 pub mod market;
 pub mod orders;
+pub mod watchlists;

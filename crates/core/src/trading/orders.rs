@@ -43,6 +43,8 @@ macro_rules! wire_enum {
     };
 }
 
+pub(crate) use wire_enum;
+
 wire_enum!(Side { Buy = "buy", Sell = "sell" });
 
 wire_enum!(OrderType {
@@ -140,6 +142,8 @@ pub enum OrderRejection {
     Invalid(String),
     #[error("insufficient buying power")]
     InsufficientBuyingPower,
+    #[error("new orders are refused: suspend_trade is set in this account's configurations")]
+    Suspended,
     #[error(
         "insufficient qty available for order (requested: {requested}, available: {available})"
     )]
@@ -174,6 +178,14 @@ pub const MIN_NOTIONAL: Decimal = Decimal::ONE;
 pub const MAX_CLIENT_ORDER_ID: usize = 128;
 
 impl NewOrder {
+    /// A notional order, or one for a fraction of a share.
+    pub fn is_fractional(&self) -> bool {
+        match self.amount {
+            Amount::Notional(_) => true,
+            Amount::Qty(qty) => qty.fract() != Decimal::ZERO,
+        }
+    }
+
     /// Alpaca's rules for a simple order: what each type needs, what notional and
     /// fractional orders may be, and when extended hours apply.
     pub fn validate(&self) -> Result<(), OrderRejection> {
@@ -191,9 +203,7 @@ impl NewOrder {
                 }
             }
         }
-        let fractional = matches!(self.amount, Amount::Notional(_))
-            || matches!(self.amount, Amount::Qty(q) if q.fract() != Decimal::ZERO);
-        if fractional && self.time_in_force != TimeInForce::Day {
+        if self.is_fractional() && self.time_in_force != TimeInForce::Day {
             return Err(invalid("fractional orders must be DAY orders"));
         }
         let needs = |name: &str, value: Option<Decimal>| -> Result<(), OrderRejection> {
@@ -457,9 +467,138 @@ pub struct Order {
     pub filled_at: Option<DateTime<Utc>>,
     pub canceled_at: Option<DateTime<Utc>>,
     pub expired_at: Option<DateTime<Utc>>,
+    /// The order this one replaced (`PATCH /v2/orders/{id}`), and, on a replaced
+    /// order, the one that replaced it and when.
+    pub replaces: Option<OrderId>,
+    pub replaced_by: Option<OrderId>,
+    pub replaced_at: Option<DateTime<Utc>>,
+}
+
+/// A replacement's changes (`PATCH /v2/orders/{id}`): `None` keeps the order's value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrderPatch {
+    pub qty: Option<Decimal>,
+    pub time_in_force: Option<TimeInForce>,
+    pub limit_price: Option<Decimal>,
+    pub stop_price: Option<Decimal>,
+    /// The new trail: a price or a percent, as the order has.
+    pub trail: Option<Decimal>,
+    pub client_order_id: Option<String>,
+}
+
+impl OrderPatch {
+    pub fn is_empty(&self) -> bool {
+        *self == OrderPatch::default()
+    }
 }
 
 impl Order {
+    /// A new order, as placed at `now`: `open` says whether the market is.
+    pub fn new(
+        id: OrderId,
+        account_id: AccountId,
+        asset: &crate::trading::assets::Asset,
+        new: &NewOrder,
+        open: bool,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Order {
+            id,
+            account_id,
+            client_order_id: new
+                .client_order_id
+                .clone()
+                .unwrap_or_else(|| id.to_string()),
+            symbol: asset.symbol.clone(),
+            asset_id: asset.id,
+            side: new.side,
+            kind: new.kind,
+            time_in_force: new.time_in_force,
+            amount: new.amount,
+            filled_qty: Decimal::ZERO,
+            filled_avg_price: None,
+            trigger: Trigger {
+                kind: new.kind,
+                side: new.side,
+                limit_price: new.limit_price,
+                stop_price: new.stop_price,
+                trail_price: new.trail_price,
+                trail_percent: new.trail_percent,
+                stopped: false,
+                water_mark: None,
+            },
+            extended_hours: new.extended_hours,
+            status: if open {
+                OrderStatus::New
+            } else {
+                OrderStatus::Accepted
+            },
+            created_at: now,
+            updated_at: now,
+            submitted_at: now,
+            filled_at: None,
+            canceled_at: None,
+            expired_at: None,
+            replaces: None,
+            replaced_by: None,
+            replaced_at: None,
+        }
+    }
+
+    /// The order that would replace this one under `patch`, to be validated as any new
+    /// order is. Its side, type and symbol stay; a notional order stays notional unless
+    /// the patch gives a `qty`.
+    pub fn patched(&self, patch: &OrderPatch) -> Result<NewOrder, OrderRejection> {
+        if patch.is_empty() {
+            return Err(invalid(
+                "nothing to replace: give qty, time_in_force, limit_price, stop_price, trail \
+                 or client_order_id",
+            ));
+        }
+        let refuse = |name: &str, given: bool, has: bool| {
+            if given && !has {
+                Err(invalid(format!(
+                    "{name} cannot be set on a {} order",
+                    self.kind
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        refuse(
+            "limit_price",
+            patch.limit_price.is_some(),
+            self.trigger.limit_price.is_some(),
+        )?;
+        refuse(
+            "stop_price",
+            patch.stop_price.is_some(),
+            self.trigger.stop_price.is_some(),
+        )?;
+        refuse(
+            "trail",
+            patch.trail.is_some(),
+            self.kind == OrderType::TrailingStop,
+        )?;
+        let (trail_price, trail_percent) = match (patch.trail, self.trigger.trail_price) {
+            (Some(trail), Some(_)) => (Some(trail), None),
+            (Some(trail), None) => (None, Some(trail)),
+            (None, _) => (self.trigger.trail_price, self.trigger.trail_percent),
+        };
+        Ok(NewOrder {
+            amount: patch.qty.map_or(self.amount, Amount::Qty),
+            side: self.side,
+            kind: self.kind,
+            time_in_force: patch.time_in_force.unwrap_or(self.time_in_force),
+            limit_price: patch.limit_price.or(self.trigger.limit_price),
+            stop_price: patch.stop_price.or(self.trigger.stop_price),
+            trail_price,
+            trail_percent,
+            extended_hours: self.extended_hours,
+            client_order_id: patch.client_order_id.clone(),
+        })
+    }
+
     /// The price a buy is taken to cost per share, for the funds it needs when placed
     /// and holds back while open: its limit when it has one (it fills at or below it),
     /// else the higher of its stop and `price`, the current one.
@@ -507,6 +646,7 @@ pub enum TradeEventKind {
     Fill,
     Canceled,
     Expired,
+    Replaced,
 }
 
 impl TradeEventKind {
@@ -516,6 +656,7 @@ impl TradeEventKind {
             TradeEventKind::Fill => "fill",
             TradeEventKind::Canceled => "canceled",
             TradeEventKind::Expired => "expired",
+            TradeEventKind::Replaced => "replaced",
         }
     }
 }

@@ -134,7 +134,7 @@ impl AccountResponse {
             trading_blocked: false,
             transfers_blocked: false,
             account_blocked: false,
-            trade_suspended_by_user: false,
+            trade_suspended_by_user: state.config.suspend_trade,
             shorting_enabled: false,
             daytrade_count: 0,
             options_approved_level: 0,

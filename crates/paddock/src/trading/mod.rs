@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::Extension;
+use chrono::{DateTime, Utc};
 use paddock_core::env::Env;
 use paddock_core::ids::AccountId;
 use paddock_core::store::OrderQuery;
@@ -18,10 +19,14 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub mod account;
+pub mod activities;
 pub mod assets;
 pub mod clock;
+pub mod configurations;
+pub mod history;
 pub mod orders;
 pub mod positions;
+pub mod watchlists;
 
 /// Every open order of an account (core's engine caps how many there can be).
 pub fn all_open() -> OrderQuery {
@@ -57,10 +62,12 @@ pub async fn account_state(state: &AppState, id: AccountId) -> Result<Arc<Accoun
         let Some(account) = state.store.account(id).await? else {
             return Ok::<_, ApiError>(None);
         };
+        let config = state.store.account_config(id).await?;
         let holdings = state.store.holdings(id).await?;
         let open_orders = state.store.orders(id, &all_open()).await?;
         Ok(Some(Arc::new(AccountState {
             account,
+            config,
             holdings,
             open_orders,
         })))
@@ -73,10 +80,37 @@ pub async fn account_state(state: &AppState, id: AccountId) -> Result<Arc<Accoun
         .ok_or_else(|| anyhow::anyhow!("a token grants account {id}, which does not exist").into())
 }
 
+/// A query parameter's bad value: 422 with what to give instead.
+pub fn query_error(name: &str, value: &str, expected: &str) -> ApiError {
+    ApiError::unprocessable(format!(
+        "{name}={} is not valid; {expected}",
+        value.chars().take(40).collect::<String>()
+    ))
+}
+
+/// A query parameter's time: RFC 3339, or a date (its midnight UTC).
+pub fn query_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            value
+                .parse::<chrono::NaiveDate>()
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+        })
+        .map_err(|_| query_error(name, value, "give an RFC 3339 time or a date"))
+}
+
 /// The Trading API on the `env` base, each endpoint registered with its description.
 pub fn router(env: Env) -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(routes!(account::get_account))
+        .routes(routes!(activities::list_activities))
+        .routes(routes!(activities::list_activities_of_type))
+        .routes(routes!(history::portfolio_history))
+        .routes(routes!(
+            configurations::get_configurations,
+            configurations::patch_configurations
+        ))
         .routes(routes!(assets::list_assets))
         .routes(routes!(assets::get_asset))
         .routes(routes!(clock::get_clock))
@@ -86,9 +120,27 @@ pub fn router(env: Env) -> OpenApiRouter<AppState> {
             orders::list_orders,
             orders::cancel_all
         ))
-        .routes(routes!(orders::get_order, orders::cancel_order))
+        .routes(routes!(
+            orders::get_order,
+            orders::replace_order,
+            orders::cancel_order
+        ))
         .routes(routes!(orders::order_by_client_id))
-        .routes(routes!(positions::list_positions))
-        .routes(routes!(positions::get_position))
+        .routes(routes!(
+            positions::list_positions,
+            positions::close_all_positions
+        ))
+        .routes(routes!(positions::get_position, positions::close_position))
+        .routes(routes!(
+            watchlists::list_watchlists,
+            watchlists::create_watchlist
+        ))
+        .routes(routes!(
+            watchlists::get_watchlist,
+            watchlists::update_watchlist,
+            watchlists::add_to_watchlist,
+            watchlists::delete_watchlist
+        ))
+        .routes(routes!(watchlists::remove_from_watchlist))
         .layer(Extension(Base(env)))
 }

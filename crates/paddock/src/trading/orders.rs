@@ -11,12 +11,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use paddock_core::ids::OrderId;
+use paddock_core::ids::{AccountId, OrderId};
 use paddock_core::store::{Conflict, Invalidation, OrderQuery, StoreError};
 use paddock_core::trading::assets::{self, Symbol};
 use paddock_core::trading::engine::{self, EngineError};
 use paddock_core::trading::orders::{
-    Amount, NewOrder, Order, OrderClass, OrderRejection, OrderType, Side, TimeInForce,
+    Amount, NewOrder, Order, OrderClass, OrderPatch, OrderRejection, OrderType, Side, TimeInForce,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -54,8 +54,12 @@ pub struct OrderResponse {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub canceled_at: Option<DateTime<Utc>>,
     pub failed_at: Option<String>,
-    pub replaced_at: Option<String>,
+    #[serde(serialize_with = "wire::optional_timestamp")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub replaced_at: Option<DateTime<Utc>>,
+    #[schema(format = "uuid")]
     pub replaced_by: Option<String>,
+    #[schema(format = "uuid")]
     pub replaces: Option<String>,
     #[schema(format = "uuid")]
     pub asset_id: String,
@@ -100,9 +104,9 @@ impl From<&Order> for OrderResponse {
             expired_at: o.expired_at,
             canceled_at: o.canceled_at,
             failed_at: None,
-            replaced_at: None,
-            replaced_by: None,
-            replaces: None,
+            replaced_at: o.replaced_at,
+            replaced_by: o.replaced_by.map(|id| id.to_string()),
+            replaces: o.replaces.map(|id| id.to_string()),
             asset_id: o.asset_id.to_string(),
             symbol: o.symbol.to_string(),
             asset_class: "us_equity",
@@ -214,11 +218,7 @@ fn parse_order(body: &Map<String, Value>) -> Result<(assets::Asset, NewOrder), A
             ));
         }
     };
-    let client_order_id = match body.get("client_order_id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(ApiError::unprocessable("client_order_id must be a string")),
-    };
+    let client_order_id = client_order_id(body)?;
     let new = NewOrder {
         amount,
         side: choice(body, "side", Side::parse, Side::names, None)?,
@@ -242,12 +242,14 @@ fn parse_order(body: &Map<String, Value>) -> Result<(assets::Asset, NewOrder), A
 
 /// How the engine's refusals look on the wire: 422 for what can never be valid, 403
 /// for what the account cannot afford (Alpaca's split).
-fn engine_error(error: EngineError) -> ApiError {
+pub(super) fn engine_error(error: EngineError) -> ApiError {
     match error {
         EngineError::Rejected(OrderRejection::Invalid(message)) => ApiError::unprocessable(message),
         EngineError::Rejected(refusal) => ApiError::forbidden(refusal.to_string()),
         EngineError::NotFound => ApiError::not_found("order not found"),
-        EngineError::NotCancelable(_) => ApiError::unprocessable(error.to_string()),
+        EngineError::NotCancelable(_) | EngineError::NotReplaceable(_) => {
+            ApiError::unprocessable(error.to_string())
+        }
         EngineError::Store(StoreError::Conflict(Conflict::ClientOrderIdTaken)) => {
             ApiError::unprocessable(Conflict::ClientOrderIdTaken.to_string())
         }
@@ -289,22 +291,87 @@ pub async fn submit_order(
     Ok(Json(OrderResponse::from(&result.map_err(engine_error)?)))
 }
 
-fn query_error(name: &str, value: &str, expected: &str) -> ApiError {
-    ApiError::unprocessable(format!(
-        "{name}={} is not valid; {expected}",
-        value.chars().take(40).collect::<String>()
-    ))
+/// The replacement body as alpaca-py's `ReplaceOrderRequest` sends it.
+fn parse_patch(body: &Map<String, Value>) -> Result<OrderPatch, ApiError> {
+    const KNOWN: [&str; 6] = [
+        "qty",
+        "time_in_force",
+        "limit_price",
+        "stop_price",
+        "trail",
+        "client_order_id",
+    ];
+    if let Some(unknown) = body.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(ApiError::unprocessable(format!(
+            "{} cannot be replaced; send {}",
+            unknown.chars().take(40).collect::<String>(),
+            KNOWN.join(", ")
+        )));
+    }
+    let time_in_force = match body.get("time_in_force") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(choice(
+            body,
+            "time_in_force",
+            TimeInForce::parse,
+            TimeInForce::names,
+            None,
+        )?),
+    };
+    Ok(OrderPatch {
+        qty: number(body, "qty")?,
+        time_in_force,
+        limit_price: number(body, "limit_price")?,
+        stop_price: number(body, "stop_price")?,
+        trail: number(body, "trail")?,
+        client_order_id: client_order_id(body)?,
+    })
 }
 
-fn timestamp(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| {
-            value
-                .parse::<chrono::NaiveDate>()
-                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
-        })
-        .map_err(|_| query_error(name, value, "give an RFC 3339 time or a date"))
+fn client_order_id(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    match body.get("client_order_id") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::unprocessable("client_order_id must be a string")),
+    }
+}
+
+#[utoipa::path(
+    patch,
+    path = "/v2/orders/{order_id}",
+    tag = "Trading API",
+    summary = "Replace an order",
+    description = "Replaces an open order with a new one carrying the changes (`qty`, \
+                   `time_in_force`, `limit_price`, `stop_price`, `trail`, \
+                   `client_order_id`). The old order ends as `replaced`, its \
+                   `replaced_by` naming the new one. Needs the `trading` scope.",
+    params(("order_id" = String, Path)),
+    request_body(content = Object, description = "Alpaca's replace request"),
+    security(("bearer" = ["trading"])),
+    responses(
+        (status = 200, description = "The new order", body = OrderResponse),
+        (status = 403, description = "No `trading` scope, insufficient buying power or qty", body = AlpacaErrorBody),
+        (status = 404, description = "No such order of this account", body = AlpacaErrorBody),
+        (status = 422, description = "An invalid change, or an order no longer open", body = AlpacaErrorBody),
+    )
+)]
+pub async fn replace_order(
+    scoped: Scoped<Trading>,
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    AlpacaJson(body): AlpacaJson<Value>,
+) -> Result<Json<OrderResponse>, ApiError> {
+    let Value::Object(body) = body else {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    };
+    let id = order_id(id)?;
+    let patch = parse_patch(&body)?;
+    let market = super::market(&state).await?;
+    let account = scoped.grant.account_id;
+    let now = state.clock.now();
+    let result = engine::replace(state.store.as_ref(), account, id, &patch, &market, now).await;
+    state.caches.apply(&Invalidation::Account(account));
+    Ok(Json(OrderResponse::from(&result.map_err(engine_error)?)))
 }
 
 /// Alpaca's list filters; an unknown value is 422, never ignored.
@@ -313,7 +380,13 @@ fn order_query(query: &paddock_core::form::Params) -> Result<OrderQuery, ApiErro
         "open" => Some(true),
         "closed" => Some(false),
         "all" => None,
-        other => return Err(query_error("status", other, "use open, closed or all")),
+        other => {
+            return Err(super::query_error(
+                "status",
+                other,
+                "use open, closed or all",
+            ));
+        }
     };
     let limit = match query.get("limit") {
         None => 50,
@@ -321,31 +394,32 @@ fn order_query(query: &paddock_core::form::Params) -> Result<OrderQuery, ApiErro
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| query_error("limit", text, "give 1 to 500"))?,
+            .ok_or_else(|| super::query_error("limit", text, "give 1 to 500"))?,
     };
     let ascending = match query.get("direction").unwrap_or("desc") {
         "asc" => true,
         "desc" => false,
-        other => return Err(query_error("direction", other, "use asc or desc")),
+        other => return Err(super::query_error("direction", other, "use asc or desc")),
     };
     if let Some(nested) = query.get("nested")
         && !["true", "false", "True", "False"].contains(&nested)
     {
-        return Err(query_error("nested", nested, "use true or false"));
+        return Err(super::query_error("nested", nested, "use true or false"));
     }
     let side = match query.get("side") {
         None => None,
-        Some(text) => {
-            Some(Side::parse(text).ok_or_else(|| query_error("side", text, "use buy or sell"))?)
-        }
+        Some(text) => Some(
+            Side::parse(text).ok_or_else(|| super::query_error("side", text, "use buy or sell"))?,
+        ),
     };
     let symbols = match query.get("symbols").filter(|s| !s.is_empty()) {
         None => Vec::new(),
         Some(list) => list
             .split(',')
             .map(|s| {
-                Symbol::parse(s)
-                    .map_err(|_| query_error("symbols", s, "give symbols separated by commas"))
+                Symbol::parse(s).map_err(|_| {
+                    super::query_error("symbols", s, "give symbols separated by commas")
+                })
             })
             .collect::<Result<_, _>>()?,
     };
@@ -353,11 +427,11 @@ fn order_query(query: &paddock_core::form::Params) -> Result<OrderQuery, ApiErro
         open,
         after: query
             .get("after")
-            .map(|v| timestamp("after", v))
+            .map(|v| super::query_time("after", v))
             .transpose()?,
         until: query
             .get("until")
-            .map(|v| timestamp("until", v))
+            .map(|v| super::query_time("until", v))
             .transpose()?,
         limit,
         ascending,
@@ -509,27 +583,35 @@ pub async fn cancel_all(
     scoped: Scoped<Trading>,
     State(state): State<AppState>,
 ) -> Result<Response, ApiError> {
-    let account = scoped.grant.account_id;
+    let statuses = cancel_every_open(&state, scoped.grant.account_id).await?;
+    Ok((StatusCode::MULTI_STATUS, Json(statuses)).into_response())
+}
+
+/// Cancels each open order of `account`, saying how each went.
+pub(super) async fn cancel_every_open(
+    state: &AppState,
+    account: AccountId,
+) -> Result<Vec<CancelStatus>, ApiError> {
     let mut statuses = Vec::new();
     for order in state.store.orders(account, &super::all_open()).await? {
         let now = state.clock.now();
-        let status = match engine::cancel(state.store.as_ref(), account, order.id, now).await {
+        let result = engine::cancel(state.store.as_ref(), account, order.id, now).await;
+        statuses.push(match result {
             Ok(canceled) => CancelStatus {
                 id: order.id.to_string(),
                 status: 200,
                 body: serde_json::to_value(OrderResponse::from(&canceled)).unwrap_or(Value::Null),
             },
             Err(e) => {
-                let error = engine_error(e).into_response();
+                let (status, body) = engine_error(e).parts();
                 CancelStatus {
                     id: order.id.to_string(),
-                    status: error.status().as_u16(),
-                    body: Value::Null,
+                    status: status.as_u16(),
+                    body: serde_json::to_value(body).unwrap_or(Value::Null),
                 }
             }
-        };
-        statuses.push(status);
+        });
     }
     state.caches.apply(&Invalidation::Account(account));
-    Ok((StatusCode::MULTI_STATUS, Json(statuses)).into_response())
+    Ok(statuses)
 }

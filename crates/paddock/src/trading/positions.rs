@@ -1,19 +1,31 @@
-//! `GET /v2/positions` and `GET /v2/positions/{symbol_or_asset_id}`: what an account
-//! holds, valued at the market's prices.
+//! Positions: what an account holds, valued at the market's prices (`GET`), and
+//! closing them (`DELETE`, which places market sell orders; needs `trading`).
+
+use std::str::FromStr;
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use paddock_core::form::Params;
+use paddock_core::money::SCALE;
+use paddock_core::store::Invalidation;
 use paddock_core::trading::assets::{self, Symbol};
+use paddock_core::trading::engine;
 use paddock_core::trading::market::Market;
-use paddock_core::trading::orders::Holding;
+use paddock_core::trading::orders::{Amount, Holding, NewOrder, OrderType, Side, TimeInForce};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::auth::BearerGrant;
+use crate::auth::{BearerGrant, Scoped, Trading};
+use crate::cache::AccountState;
 use crate::error::{AlpacaErrorBody, ApiError};
+use crate::extract::AlpacaQuery;
 use crate::state::AppState;
+use crate::trading::orders::{self, OrderResponse};
 use crate::wire;
 
 /// Alpaca's position object, as alpaca-py's `Position` parses it: amounts as strings.
@@ -42,9 +54,22 @@ pub struct PositionResponse {
 }
 
 impl PositionResponse {
-    fn new(symbol: &Symbol, holding: &Holding, market: &Market) -> Option<Self> {
+    /// `account`'s position in `symbol`: its shares held back by open sells are not
+    /// available.
+    fn new(
+        symbol: &Symbol,
+        holding: &Holding,
+        account: &AccountState,
+        market: &Market,
+    ) -> Option<Self> {
         let asset = assets::find(symbol.as_str())?;
         let price = market.price(symbol).unwrap_or(holding.avg_entry_price);
+        let held_for_orders: Decimal = account
+            .open_orders
+            .iter()
+            .filter(|o| o.symbol == *symbol)
+            .map(|o| o.reserved_qty(price))
+            .sum();
         let value = holding.qty * price;
         let cost = holding.qty * holding.avg_entry_price;
         let pl = value - cost;
@@ -61,7 +86,7 @@ impl PositionResponse {
             asset_marginable: true,
             avg_entry_price: wire::amount(holding.avg_entry_price),
             qty: wire::amount(holding.qty),
-            qty_available: wire::amount(holding.qty),
+            qty_available: wire::amount((holding.qty - held_for_orders).max(Decimal::ZERO)),
             side: "long",
             market_value: wire::amount(value),
             cost_basis: wire::amount(cost),
@@ -97,7 +122,9 @@ pub async fn list_positions(
         account
             .holdings
             .iter()
-            .filter_map(|(symbol, holding)| PositionResponse::new(symbol, holding, &market))
+            .filter_map(|(symbol, holding)| {
+                PositionResponse::new(symbol, holding, &account, &market)
+            })
             .collect(),
     ))
 }
@@ -128,7 +155,183 @@ pub async fn get_position(
         .holdings
         .iter()
         .find(|(symbol, _)| *symbol == asset.symbol)
-        .and_then(|(symbol, holding)| PositionResponse::new(symbol, holding, &market))
+        .and_then(|(symbol, holding)| PositionResponse::new(symbol, holding, &account, &market))
         .map(Json)
         .ok_or_else(not_found)
+}
+
+/// How much of a position to close: `qty` shares or `percentage` of it (rounded down
+/// to the billionth of a share), or all of it.
+fn close_qty(query: &Params, held: Decimal) -> Result<Decimal, ApiError> {
+    let amount = |name: &str| -> Result<Option<Decimal>, ApiError> {
+        query
+            .get(name)
+            .map(|text| {
+                Decimal::from_str(text.trim())
+                    .map_err(|_| ApiError::unprocessable(format!("{name} must be a number")))
+            })
+            .transpose()
+    };
+    match (amount("qty")?, amount("percentage")?) {
+        (Some(_), Some(_)) => Err(ApiError::unprocessable("give qty or percentage, not both")),
+        (Some(qty), None) if qty <= Decimal::ZERO => {
+            Err(ApiError::unprocessable("qty must be > 0"))
+        }
+        (Some(qty), None) => Ok(qty),
+        (None, Some(percent)) if percent <= Decimal::ZERO || percent > Decimal::ONE_HUNDRED => Err(
+            ApiError::unprocessable("percentage must be > 0 and at most 100"),
+        ),
+        (None, Some(percent)) => Ok((held * percent / Decimal::ONE_HUNDRED)
+            .round_dp_with_strategy(SCALE, RoundingStrategy::ToZero)),
+        (None, None) => Ok(held),
+    }
+}
+
+/// A market sell of `qty` shares of `asset`: how a position closes.
+fn closing_order(qty: Decimal) -> NewOrder {
+    NewOrder {
+        amount: Amount::Qty(qty),
+        side: Side::Sell,
+        kind: OrderType::Market,
+        time_in_force: TimeInForce::Day,
+        limit_price: None,
+        stop_price: None,
+        trail_price: None,
+        trail_percent: None,
+        extended_hours: false,
+        client_order_id: None,
+    }
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v2/positions/{symbol_or_asset_id}",
+    tag = "Trading API",
+    summary = "Close a position",
+    description = "Places a market sell for the position, or for `qty` shares of it, or \
+                   for `percentage` of it. Needs the `trading` scope.",
+    params(
+        ("symbol_or_asset_id" = String, Path),
+        ("qty" = Option<String>, Query, description = "Shares to sell"),
+        ("percentage" = Option<String>, Query, description = "Percent of the position to sell"),
+    ),
+    security(("bearer" = ["trading"])),
+    responses(
+        (status = 200, description = "The closing order", body = OrderResponse),
+        (status = 403, description = "No `trading` scope, or shares held for other orders", body = AlpacaErrorBody),
+        (status = 404, description = "No position in this asset", body = AlpacaErrorBody),
+        (status = 422, description = "A bad qty or percentage", body = AlpacaErrorBody),
+    )
+)]
+pub async fn close_position(
+    scoped: Scoped<Trading>,
+    State(state): State<AppState>,
+    symbol_or_id: Result<Path<String>, PathRejection>,
+    AlpacaQuery(query): AlpacaQuery,
+) -> Result<Json<OrderResponse>, ApiError> {
+    let not_found = || ApiError::not_found("position does not exist");
+    let Path(symbol_or_id) = symbol_or_id.map_err(|_| not_found())?;
+    let asset = assets::find(&symbol_or_id).ok_or_else(not_found)?;
+    let id = scoped.grant.account_id;
+    let held = state
+        .store
+        .holdings(id)
+        .await?
+        .into_iter()
+        .find(|(symbol, _)| *symbol == asset.symbol)
+        .map(|(_, holding)| holding.qty)
+        .ok_or_else(not_found)?;
+    let qty = close_qty(&query, held)?;
+    let market = super::market(&state).await?;
+    let now = state.clock.now();
+    let result = engine::submit(
+        state.store.as_ref(),
+        id,
+        &asset,
+        closing_order(qty),
+        &market,
+        now,
+    )
+    .await;
+    state.caches.apply(&Invalidation::Account(id));
+    Ok(Json(OrderResponse::from(
+        &result.map_err(orders::engine_error)?,
+    )))
+}
+
+/// One position of `DELETE /v2/positions`: its symbol, the status of its closing, and
+/// the closing order (or the error) as the single close would answer.
+#[derive(Serialize, ToSchema)]
+pub struct CloseStatus {
+    pub symbol: String,
+    pub status: u16,
+    #[schema(value_type = Object)]
+    pub body: Value,
+}
+
+#[utoipa::path(
+    delete,
+    path = "/v2/positions",
+    tag = "Trading API",
+    summary = "Close every position",
+    description = "Places a market sell for each position; with `cancel_orders=true`, \
+                   cancels the open orders first. Needs the `trading` scope.",
+    params(("cancel_orders" = Option<bool>, Query)),
+    security(("bearer" = ["trading"])),
+    responses(
+        (status = 207, description = "Each position's closing", body = Vec<CloseStatus>),
+        (status = 403, description = "No `trading` scope", body = AlpacaErrorBody),
+        (status = 422, description = "A bad cancel_orders", body = AlpacaErrorBody),
+    )
+)]
+pub async fn close_all_positions(
+    scoped: Scoped<Trading>,
+    State(state): State<AppState>,
+    AlpacaQuery(query): AlpacaQuery,
+) -> Result<Response, ApiError> {
+    let cancel_orders = match query.get("cancel_orders") {
+        None | Some("false" | "False") => false,
+        Some("true" | "True") => true,
+        Some(other) => {
+            return Err(ApiError::unprocessable(format!(
+                "cancel_orders={} is not valid; use true or false",
+                other.chars().take(20).collect::<String>()
+            )));
+        }
+    };
+    let id = scoped.grant.account_id;
+    if cancel_orders {
+        orders::cancel_every_open(&state, id).await?;
+    }
+    let market = super::market(&state).await?;
+    let mut statuses = Vec::new();
+    for (symbol, holding) in state.store.holdings(id).await? {
+        let Some(asset) = assets::find(symbol.as_str()) else {
+            continue;
+        };
+        let now = state.clock.now();
+        let order = closing_order(holding.qty);
+        let result = engine::submit(state.store.as_ref(), id, &asset, order, &market, now).await;
+        statuses.push(match result {
+            Ok(order) => CloseStatus {
+                symbol: symbol.to_string(),
+                status: 200,
+                body: serde_json::to_value(OrderResponse::from(&order)).unwrap_or(Value::Null),
+            },
+            Err(e) => {
+                let (status, body) = orders::engine_error(e).parts();
+                CloseStatus {
+                    symbol: symbol.to_string(),
+                    status: status.as_u16(),
+                    body: serde_json::json!({
+                        "code": body.code,
+                        "message": body.message,
+                        "symbol": symbol.as_str(),
+                    }),
+                }
+            }
+        });
+    }
+    state.caches.apply(&Invalidation::Account(id));
+    Ok((StatusCode::MULTI_STATUS, Json(statuses)).into_response())
 }

@@ -6,6 +6,7 @@
     reason = "a test helper that cannot go on should fail loudly, as a test does"
 )]
 
+mod account_api;
 mod authorize;
 mod bearer;
 mod broker;

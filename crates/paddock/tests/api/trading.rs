@@ -12,13 +12,13 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, assert_alpaca_error, header, spawn_app_with};
 
 /// A server whose market never closes, and a paper token with `trading`.
-async fn trading_app() -> (TestApp, String) {
+pub async fn trading_app() -> (TestApp, String) {
     let app = spawn_app_with(|s| s.market = MarketClock::new(MarketMode::AlwaysOpen)).await;
     let token = app.token_for(&app.fx.client, app.fx.paper, "trading").await;
     (app, token)
 }
 
-async fn post_order(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+pub async fn post_order(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
     app.http
         .post(app.api(Env::Paper, "/v2/orders"))
         .bearer_auth(token)
@@ -28,7 +28,7 @@ async fn post_order(app: &TestApp, token: &str, body: Value) -> reqwest::Respons
         .unwrap()
 }
 
-async fn get_json(app: &TestApp, token: &str, path: &str) -> Value {
+pub async fn get_json(app: &TestApp, token: &str, path: &str) -> Value {
     let response = app
         .http
         .get(app.api(Env::Paper, path))
@@ -40,7 +40,7 @@ async fn get_json(app: &TestApp, token: &str, path: &str) -> Value {
     response.json().await.unwrap()
 }
 
-fn dec(v: &Value) -> Decimal {
+pub fn dec(v: &Value) -> Decimal {
     v.as_str().unwrap().parse().unwrap()
 }
 
@@ -87,7 +87,7 @@ async fn a_market_buy_fills_at_once_and_the_account_shows_it() {
 }
 
 /// Polls the order until `status`, for a second at most.
-async fn wait_for_status(app: &TestApp, token: &str, id: &str, status: &str) {
+pub async fn wait_for_status(app: &TestApp, token: &str, id: &str, status: &str) {
     let started = Instant::now();
     loop {
         let order = get_json(app, token, &format!("/v2/orders/{id}")).await;

@@ -1,14 +1,19 @@
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use paddock_core::ids::{AccountId, BrokerId, UserId};
 use paddock_core::model::{Account, User};
 use paddock_core::money::to_nanos;
 use paddock_core::password::{Email, PasswordHash};
+use paddock_core::store::Invalidation;
 use paddock_core::store::{AccountStore, StoreResult, UserStore};
+use paddock_core::trading::config::{AccountConfig, CheckWhen, ConfirmEmail};
 use rust_decimal::Decimal;
-use sqlx::Row;
 use sqlx::postgres::PgRow;
+use sqlx::{PgExecutor, Row};
 use uuid::Uuid;
 
+use super::nodes::log_invalidation;
+use super::trading::wire;
 use super::{PgStore, backend, corrupt, parse_field, uuid, write_error};
 
 macro_rules! select_users {
@@ -164,4 +169,74 @@ impl AccountStore for PgStore {
             .map(account_from_row)
             .collect()
     }
+
+    async fn account_config(&self, id: AccountId) -> StoreResult<AccountConfig> {
+        read_config(&self.pool, id).await
+    }
+
+    async fn set_account_config(
+        &self,
+        id: AccountId,
+        config: &AccountConfig,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO account_configs (account_id, dtbp_check, pdt_check, \
+             trade_confirm_email, suspend_trade, no_shorting, fractional_trading, \
+             ptp_no_exception_entry, max_options_trading_level, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (account_id) DO UPDATE \
+             SET dtbp_check = $2, pdt_check = $3, trade_confirm_email = $4, suspend_trade = $5, \
+             no_shorting = $6, fractional_trading = $7, ptp_no_exception_entry = $8, \
+             max_options_trading_level = $9, updated_at = $10",
+        )
+        .bind(id.as_uuid())
+        .bind(config.dtbp_check.as_str())
+        .bind(config.pdt_check.as_str())
+        .bind(config.trade_confirm_email.as_str())
+        .bind(config.suspend_trade)
+        .bind(config.no_shorting)
+        .bind(config.fractional_trading)
+        .bind(config.ptp_no_exception_entry)
+        .bind(config.max_options_trading_level.map(i16::from))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(write_error)?;
+        log_invalidation(&mut tx, &Invalidation::Account(id), now).await?;
+        tx.commit().await.map_err(backend)
+    }
+}
+
+/// The account's configuration, or the default when none was set.
+pub(super) async fn read_config<'c>(
+    executor: impl PgExecutor<'c>,
+    account: AccountId,
+) -> StoreResult<AccountConfig> {
+    let Some(row) = sqlx::query(
+        "SELECT dtbp_check, pdt_check, trade_confirm_email, suspend_trade, no_shorting, \
+         fractional_trading, ptp_no_exception_entry, max_options_trading_level \
+         FROM account_configs WHERE account_id = $1",
+    )
+    .bind(account.as_uuid())
+    .fetch_optional(executor)
+    .await
+    .map_err(backend)?
+    else {
+        return Ok(AccountConfig::default());
+    };
+    let flag = |column: &str| -> StoreResult<bool> { row.try_get(column).map_err(backend) };
+    let level: Option<i16> = row.try_get("max_options_trading_level").map_err(backend)?;
+    Ok(AccountConfig {
+        dtbp_check: wire(&row, "dtbp_check", CheckWhen::parse)?,
+        pdt_check: wire(&row, "pdt_check", CheckWhen::parse)?,
+        trade_confirm_email: wire(&row, "trade_confirm_email", ConfirmEmail::parse)?,
+        suspend_trade: flag("suspend_trade")?,
+        no_shorting: flag("no_shorting")?,
+        fractional_trading: flag("fractional_trading")?,
+        ptp_no_exception_entry: flag("ptp_no_exception_entry")?,
+        max_options_trading_level: level
+            .map(|l| u8::try_from(l).map_err(|_| corrupt(format!("options level {l}"))))
+            .transpose()?,
+    })
 }

@@ -16,10 +16,14 @@ fn by_constraint(constraint: &str) -> Option<StoreError> {
         "users_email_key" => C(Conflict::EmailTaken),
         "accounts_one_live_per_user" => C(Conflict::LiveAccountExists),
         "orders_client_order_id_key" => C(Conflict::ClientOrderIdTaken),
-        "orders_pkey" => C(Conflict::IdTaken),
-        "orders_account_id_fkey" | "positions_account_id_fkey" | "trade_events_account_id_fkey" => {
-            M(Missing::Account)
-        }
+        "orders_pkey" | "watchlists_pkey" => C(Conflict::IdTaken),
+        "watchlists_name_key" => C(Conflict::WatchlistNameTaken),
+        "watchlist_symbols_pkey" => C(Conflict::SymbolInWatchlist),
+        "orders_account_id_fkey"
+        | "positions_account_id_fkey"
+        | "trade_events_account_id_fkey"
+        | "account_configs_account_id_fkey"
+        | "watchlists_account_id_fkey" => M(Missing::Account),
         "accounts_account_number_key" => C(Conflict::AccountNumberTaken),
         "accounts_user_id_fkey"
         | "auth_codes_user_id_fkey"

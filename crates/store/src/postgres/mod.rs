@@ -30,6 +30,7 @@ mod market;
 mod nodes;
 mod sessions;
 mod trading;
+mod watchlists;
 
 pub(crate) use errors::{backend, write_error};
 

@@ -6,8 +6,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use paddock_core::ids::{AccountId, OrderId};
 use paddock_core::money::to_nanos;
-use paddock_core::store::{Invalidation, OrderQuery, StoreResult, TradingStore, TradingTx};
+use paddock_core::store::{
+    FillQuery, FillRecord, Invalidation, OrderQuery, StoreResult, TradingStore, TradingTx,
+};
 use paddock_core::trading::assets::Symbol;
+use paddock_core::trading::config::AccountConfig;
 use paddock_core::trading::orders::{
     Amount, Holding, Order, OrderStatus, OrderType, Side, TimeInForce, TradeEvent, Trigger,
 };
@@ -22,7 +25,8 @@ use super::{PgStore, PgTx, backend, corrupt, write_error};
 const ORDER_COLUMNS: &str = "id, account_id, client_order_id, symbol, asset_id, side, kind, \
      time_in_force, qty, notional, filled_qty, filled_avg_price, limit_price, stop_price, \
      trail_price, trail_percent, water_mark, stopped, extended_hours, status, created_at, \
-     updated_at, submitted_at, filled_at, canceled_at, expired_at";
+     updated_at, submitted_at, filled_at, canceled_at, expired_at, replaces, replaced_by, \
+     replaced_at";
 
 /// An amount within the bounds SQLite keeps, so that both backends take the same ones.
 fn checked(amount: Decimal) -> StoreResult<Decimal> {
@@ -44,7 +48,7 @@ fn opt_decimal(row: &PgRow, column: &str) -> StoreResult<Option<Decimal>> {
     Ok(value.map(|v| v.normalize()))
 }
 
-fn wire<T>(row: &PgRow, column: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+pub(super) fn wire<T>(row: &PgRow, column: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
     let text: String = row.try_get(column).map_err(backend)?;
     parse(&text).ok_or_else(|| corrupt(format!("{column} `{text}`")))
 }
@@ -94,7 +98,15 @@ fn order_from_row(row: &PgRow) -> StoreResult<Order> {
         filled_at: row.try_get("filled_at").map_err(backend)?,
         canceled_at: row.try_get("canceled_at").map_err(backend)?,
         expired_at: row.try_get("expired_at").map_err(backend)?,
+        replaces: opt_order_id(row, "replaces")?,
+        replaced_by: opt_order_id(row, "replaced_by")?,
+        replaced_at: row.try_get("replaced_at").map_err(backend)?,
     })
+}
+
+fn opt_order_id(row: &PgRow, column: &str) -> StoreResult<Option<OrderId>> {
+    let id: Option<Uuid> = row.try_get(column).map_err(backend)?;
+    Ok(id.map(OrderId::from_uuid))
 }
 
 fn holding_from_row(row: &PgRow) -> StoreResult<Holding> {
@@ -212,6 +224,60 @@ impl TradingStore for PgStore {
             .map(order_from_row)
             .collect()
     }
+
+    async fn fills(&self, account: AccountId, query: &FillQuery) -> StoreResult<Vec<FillRecord>> {
+        let mut sql = QueryBuilder::<Postgres>::new(
+            "SELECT e.execution_id, e.order_id, e.at, e.price, e.qty, o.symbol, o.side, \
+             o.filled_qty, o.status FROM trade_events e JOIN orders o ON o.id = e.order_id \
+             WHERE e.event = 'fill' AND e.account_id = ",
+        );
+        sql.push_bind(account.as_uuid());
+        if let Some(after) = query.after {
+            sql.push(" AND e.at > ").push_bind(after);
+        }
+        if let Some(until) = query.until {
+            sql.push(" AND e.at < ").push_bind(until);
+        }
+        if let Some(page) = query.page_after {
+            sql.push(if query.ascending {
+                " AND e.seq > "
+            } else {
+                " AND e.seq < "
+            });
+            sql.push("(SELECT seq FROM trade_events WHERE execution_id = ")
+                .push_bind(page)
+                .push(" AND account_id = ")
+                .push_bind(account.as_uuid())
+                .push(")");
+        }
+        sql.push(if query.ascending {
+            " ORDER BY e.seq LIMIT "
+        } else {
+            " ORDER BY e.seq DESC LIMIT "
+        });
+        sql.push_bind(i64::from(query.limit));
+        sql.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|row| {
+                let symbol: String = row.try_get("symbol").map_err(backend)?;
+                let order: Uuid = row.try_get("order_id").map_err(backend)?;
+                Ok(FillRecord {
+                    execution_id: row.try_get("execution_id").map_err(backend)?,
+                    order_id: OrderId::from_uuid(order),
+                    symbol: Symbol::parse(&symbol).map_err(|e| corrupt(e.to_string()))?,
+                    side: wire(row, "side", Side::parse)?,
+                    price: decimal(row, "price")?,
+                    qty: decimal(row, "qty")?,
+                    at: row.try_get("at").map_err(backend)?,
+                    order_filled_qty: decimal(row, "filled_qty")?,
+                    order_status: wire(row, "status", OrderStatus::parse)?,
+                })
+            })
+            .collect()
+    }
 }
 
 #[async_trait]
@@ -224,6 +290,10 @@ impl TradingTx for PgTx {
                 .await
                 .map_err(backend)?;
         Ok(cash.map(|c| c.normalize()))
+    }
+
+    async fn account_config(&mut self, account: AccountId) -> StoreResult<AccountConfig> {
+        super::accounts::read_config(&mut *self.tx, account).await
     }
 
     async fn set_cash(&mut self, account: AccountId, cash: Decimal) -> StoreResult<()> {
@@ -323,7 +393,7 @@ impl TradingTx for PgTx {
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO orders ({ORDER_COLUMNS}, is_open) VALUES ($1, $2, $3, $4, $5, $6, $7, \
              $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-             $25, $26, $27)"
+             $25, $26, $27, $28, $29, $30)"
         )))
         .bind(order.id.as_uuid())
         .bind(order.account_id.as_uuid())
@@ -351,6 +421,9 @@ impl TradingTx for PgTx {
         .bind(order.filled_at)
         .bind(order.canceled_at)
         .bind(order.expired_at)
+        .bind(order.replaces.map(|id| id.as_uuid()))
+        .bind(order.replaced_by.map(|id| id.as_uuid()))
+        .bind(order.replaced_at)
         .bind(order.status.is_open())
         .execute(&mut *self.tx)
         .await
@@ -362,7 +435,8 @@ impl TradingTx for PgTx {
         sqlx::query(
             "UPDATE orders SET filled_qty = $1, filled_avg_price = $2, water_mark = $3, \
              stopped = $4, status = $5, is_open = $6, updated_at = $7, filled_at = $8, \
-             canceled_at = $9, expired_at = $10 WHERE id = $11",
+             canceled_at = $9, expired_at = $10, replaced_by = $11, replaced_at = $12 \
+             WHERE id = $13",
         )
         .bind(checked(order.filled_qty)?)
         .bind(opt_checked(order.filled_avg_price)?)
@@ -374,6 +448,8 @@ impl TradingTx for PgTx {
         .bind(order.filled_at)
         .bind(order.canceled_at)
         .bind(order.expired_at)
+        .bind(order.replaced_by.map(|id| id.as_uuid()))
+        .bind(order.replaced_at)
         .bind(order.id.as_uuid())
         .execute(&mut *self.tx)
         .await

@@ -21,6 +21,7 @@ mod market;
 mod nodes;
 mod sessions;
 mod trading;
+mod watchlists;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 

@@ -6,9 +6,11 @@ use chrono::{DateTime, Utc};
 use paddock_core::ids::{AccountId, OrderId};
 use paddock_core::money::{from_nanos, to_nanos};
 use paddock_core::store::{
-    Conflict, Invalidation, OrderQuery, StoreError, StoreResult, TradingStore, TradingTx,
+    Conflict, FillQuery, FillRecord, Invalidation, OrderQuery, StoreError, StoreResult,
+    TradingStore, TradingTx,
 };
 use paddock_core::trading::assets::Symbol;
+use paddock_core::trading::config::AccountConfig;
 use paddock_core::trading::orders::{
     Amount, Holding, Order, OrderStatus, OrderType, Side, TimeInForce, TradeEvent, Trigger,
 };
@@ -23,7 +25,7 @@ const ORDER_COLUMNS: &str = "id, account_id, client_order_id, symbol, asset_id, 
      time_in_force, qty_nanos, notional_nanos, filled_qty_nanos, filled_avg_price_nanos, \
      limit_price_nanos, stop_price_nanos, trail_price_nanos, trail_percent_nanos, \
      water_mark_nanos, stopped, extended_hours, status, created_at, updated_at, submitted_at, \
-     filled_at, canceled_at, expired_at";
+     filled_at, canceled_at, expired_at, replaces, replaced_by, replaced_at";
 
 fn nanos(amount: Decimal) -> StoreResult<i64> {
     to_nanos(amount).map_err(|e| corrupt(format!("amount: {e}")))
@@ -42,7 +44,11 @@ fn opt_decimal(row: &SqliteRow, column: &str) -> StoreResult<Option<Decimal>> {
     Ok(value.map(from_nanos))
 }
 
-fn wire<T>(row: &SqliteRow, column: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+pub(super) fn wire<T>(
+    row: &SqliteRow,
+    column: &str,
+    parse: fn(&str) -> Option<T>,
+) -> StoreResult<T> {
     let text: String = row.try_get(column).map_err(backend)?;
     parse(&text).ok_or_else(|| corrupt(format!("{column} `{text}`")))
 }
@@ -93,7 +99,15 @@ fn order_from_row(row: &SqliteRow) -> StoreResult<Order> {
         filled_at: parse_opt_ts(row.try_get("filled_at").map_err(backend)?)?,
         canceled_at: parse_opt_ts(row.try_get("canceled_at").map_err(backend)?)?,
         expired_at: parse_opt_ts(row.try_get("expired_at").map_err(backend)?)?,
+        replaces: opt_id(row, "replaces")?,
+        replaced_by: opt_id(row, "replaced_by")?,
+        replaced_at: parse_opt_ts(row.try_get("replaced_at").map_err(backend)?)?,
     })
+}
+
+fn opt_id(row: &SqliteRow, column: &str) -> StoreResult<Option<OrderId>> {
+    let text: Option<String> = row.try_get(column).map_err(backend)?;
+    text.map(|t| parse_field("order id", &t)).transpose()
 }
 
 /// The order columns' `SELECT` with `filter`, a constant of this file.
@@ -207,6 +221,63 @@ impl TradingStore for SqliteStore {
             .map(order_from_row)
             .collect()
     }
+
+    async fn fills(&self, account: AccountId, query: &FillQuery) -> StoreResult<Vec<FillRecord>> {
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "SELECT e.execution_id, e.order_id, e.at, e.price_nanos, e.qty_nanos, o.symbol, \
+             o.side, o.filled_qty_nanos, o.status FROM trade_events e \
+             JOIN orders o ON o.id = e.order_id \
+             WHERE e.event = 'fill' AND e.account_id = ",
+        );
+        sql.push_bind(account.to_string());
+        if let Some(after) = query.after {
+            sql.push(" AND e.at > ").push_bind(ts(after));
+        }
+        if let Some(until) = query.until {
+            sql.push(" AND e.at < ").push_bind(ts(until));
+        }
+        if let Some(page) = query.page_after {
+            sql.push(if query.ascending {
+                " AND e.seq > "
+            } else {
+                " AND e.seq < "
+            });
+            sql.push("(SELECT seq FROM trade_events WHERE execution_id = ")
+                .push_bind(page.to_string())
+                .push(" AND account_id = ")
+                .push_bind(account.to_string())
+                .push(")");
+        }
+        sql.push(if query.ascending {
+            " ORDER BY e.seq LIMIT "
+        } else {
+            " ORDER BY e.seq DESC LIMIT "
+        });
+        sql.push_bind(i64::from(query.limit));
+        sql.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|row| {
+                let symbol: String = row.try_get("symbol").map_err(backend)?;
+                Ok(FillRecord {
+                    execution_id: parse_field(
+                        "execution id",
+                        row.try_get("execution_id").map_err(backend)?,
+                    )?,
+                    order_id: parse_field("order id", row.try_get("order_id").map_err(backend)?)?,
+                    symbol: Symbol::parse(&symbol).map_err(|e| corrupt(e.to_string()))?,
+                    side: wire(row, "side", Side::parse)?,
+                    price: decimal(row, "price_nanos")?,
+                    qty: decimal(row, "qty_nanos")?,
+                    at: parse_ts(row.try_get("at").map_err(backend)?)?,
+                    order_filled_qty: decimal(row, "filled_qty_nanos")?,
+                    order_status: wire(row, "status", OrderStatus::parse)?,
+                })
+            })
+            .collect()
+    }
 }
 
 #[async_trait]
@@ -219,6 +290,10 @@ impl TradingTx for SqliteTx {
             .await
             .map_err(backend)?;
         Ok(cash.map(from_nanos))
+    }
+
+    async fn account_config(&mut self, account: AccountId) -> StoreResult<AccountConfig> {
+        super::accounts::read_config(&mut *self.tx, account).await
     }
 
     async fn set_cash(&mut self, account: AccountId, cash: Decimal) -> StoreResult<()> {
@@ -328,7 +403,7 @@ impl TradingTx for SqliteTx {
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO orders ({ORDER_COLUMNS}, is_open) VALUES ($1, $2, $3, $4, $5, $6, $7, \
              $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-             $25, $26, $27)"
+             $25, $26, $27, $28, $29, $30)"
         )))
         .bind(order.id.to_string())
         .bind(order.account_id.to_string())
@@ -356,6 +431,9 @@ impl TradingTx for SqliteTx {
         .bind(order.filled_at.map(ts))
         .bind(order.canceled_at.map(ts))
         .bind(order.expired_at.map(ts))
+        .bind(order.replaces.map(|id| id.to_string()))
+        .bind(order.replaced_by.map(|id| id.to_string()))
+        .bind(order.replaced_at.map(ts))
         .bind(order.status.is_open())
         .execute(&mut *self.tx)
         .await
@@ -367,7 +445,8 @@ impl TradingTx for SqliteTx {
         sqlx::query(
             "UPDATE orders SET filled_qty_nanos = $1, filled_avg_price_nanos = $2, \
              water_mark_nanos = $3, stopped = $4, status = $5, is_open = $6, updated_at = $7, \
-             filled_at = $8, canceled_at = $9, expired_at = $10 WHERE id = $11",
+             filled_at = $8, canceled_at = $9, expired_at = $10, replaced_by = $11, \
+             replaced_at = $12 WHERE id = $13",
         )
         .bind(nanos(order.filled_qty)?)
         .bind(opt_nanos(order.filled_avg_price)?)
@@ -379,6 +458,8 @@ impl TradingTx for SqliteTx {
         .bind(order.filled_at.map(ts))
         .bind(order.canceled_at.map(ts))
         .bind(order.expired_at.map(ts))
+        .bind(order.replaced_by.map(|id| id.to_string()))
+        .bind(order.replaced_at.map(ts))
         .bind(order.id.to_string())
         .execute(&mut *self.tx)
         .await

@@ -1,0 +1,573 @@
+//! The rest of the Trading API: replacing orders, closing positions, configurations,
+//! watchlists, activities and portfolio history; each with its scope rule and its 4xx
+//! answers.
+
+use paddock_core::env::Env;
+use reqwest::{Method, StatusCode};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_alpaca_error};
+use crate::trading::{dec, get_json, post_order, trading_app, wait_for_status};
+
+async fn send(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = app
+        .http
+        .request(method, app.api(Env::Paper, path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+async fn ok_json(response: reqwest::Response) -> Value {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn buy(app: &TestApp, token: &str, symbol: &str, qty: u32) -> Value {
+    let body = json!({"symbol": symbol, "qty": qty, "side": "buy", "type": "market",
+                      "time_in_force": "day"});
+    ok_json(post_order(app, token, body).await).await
+}
+
+#[tokio::test]
+async fn a_replaced_order_ends_replaced_and_its_successor_rests_or_fills() {
+    let (app, token) = trading_app().await;
+    let body = json!({"symbol": "AAPL", "qty": 2, "side": "buy", "type": "limit",
+                      "limit_price": "150", "time_in_force": "day"});
+    let old = ok_json(post_order(&app, &token, body).await).await;
+    let old_id = old["id"].as_str().unwrap();
+    let path = format!("/v2/orders/{old_id}");
+
+    let patch = json!({"qty": 3, "limit_price": 160, "client_order_id": "moved"});
+    let new = ok_json(send(&app, &token, Method::PATCH, &path, Some(patch)).await).await;
+    assert_eq!(new["status"], "new");
+    assert_eq!(new["qty"], "3");
+    assert_eq!(new["limit_price"], "160");
+    assert_eq!(new["replaces"], old_id);
+    assert_eq!(new["client_order_id"], "moved");
+    let old = get_json(&app, &token, &path).await;
+    assert_eq!(old["status"], "replaced");
+    assert_eq!(old["replaced_by"], new["id"]);
+    assert!(old["replaced_at"].is_string());
+    let account = get_json(&app, &token, "/v2/account").await;
+    assert_eq!(
+        dec(&account["buying_power"]),
+        Decimal::from(100_000 - 480),
+        "only the new order holds funds back"
+    );
+
+    // A replaced order is no longer open: replacing or canceling it again is 422.
+    let again = send(&app, &token, Method::PATCH, &path, Some(json!({"qty": 1}))).await;
+    assert_alpaca_error(again, StatusCode::UNPROCESSABLE_ENTITY).await;
+
+    // Raising the limit above the price fills the replacement at once.
+    let new_path = format!("/v2/orders/{}", new["id"].as_str().unwrap());
+    let raised = json!({"limit_price": "200"});
+    let filled = ok_json(send(&app, &token, Method::PATCH, &new_path, Some(raised)).await).await;
+    assert_eq!(filled["status"], "filled");
+    assert_eq!(filled["filled_avg_price"], "190");
+}
+
+#[tokio::test]
+async fn bad_replacements_are_refused_and_change_nothing() {
+    let (app, token) = trading_app().await;
+    let body = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "limit",
+                      "limit_price": "150", "time_in_force": "gtc"});
+    let order = ok_json(post_order(&app, &token, body).await).await;
+    let path = format!("/v2/orders/{}", order["id"].as_str().unwrap());
+    for (patch, status) in [
+        (json!({}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"stop_price": 100}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"trail": 1}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"qty": -1}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"qty": "lots"}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"side": "sell"}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({"time_in_force": "forever"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (json!({"qty": 100_000}), StatusCode::FORBIDDEN),
+    ] {
+        let response = send(&app, &token, Method::PATCH, &path, Some(patch.clone())).await;
+        assert_alpaca_error(response, status).await;
+    }
+    let unchanged = get_json(&app, &token, &path).await;
+    assert_eq!(unchanged["status"], "new");
+    assert_eq!(unchanged["qty"], "1");
+
+    let missing = send(
+        &app,
+        &token,
+        Method::PATCH,
+        "/v2/orders/7c2a6d0e-8f55-4e3a-9d1b-2f4c5e6a7b8c",
+        Some(json!({"qty": 2})),
+    )
+    .await;
+    assert_alpaca_error(missing, StatusCode::NOT_FOUND).await;
+    let no_scope = app.token_for(&app.fx.client, app.fx.paper, "").await;
+    let refused = send(
+        &app,
+        &no_scope,
+        Method::PATCH,
+        &path,
+        Some(json!({"qty": 2})),
+    )
+    .await;
+    assert_alpaca_error(refused, StatusCode::FORBIDDEN).await;
+}
+
+#[tokio::test]
+async fn positions_close_in_part_or_whole() {
+    let (app, token) = trading_app().await;
+    buy(&app, &token, "AAPL", 10).await;
+    buy(&app, &token, "SPY", 1).await;
+
+    let sold = ok_json(
+        send(
+            &app,
+            &token,
+            Method::DELETE,
+            "/v2/positions/AAPL?qty=2",
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(sold["side"], "sell");
+    assert_eq!(sold["qty"], "2");
+    assert_eq!(sold["status"], "filled");
+    let half = send(
+        &app,
+        &token,
+        Method::DELETE,
+        "/v2/positions/AAPL?percentage=50",
+        None,
+    )
+    .await;
+    assert_eq!(ok_json(half).await["qty"], "4");
+    let aapl = get_json(&app, &token, "/v2/positions/AAPL").await;
+    assert_eq!(aapl["qty"], "4");
+
+    for (query, status) in [
+        ("qty=0", StatusCode::UNPROCESSABLE_ENTITY),
+        ("percentage=101", StatusCode::UNPROCESSABLE_ENTITY),
+        ("qty=1&percentage=5", StatusCode::UNPROCESSABLE_ENTITY),
+        ("qty=abc", StatusCode::UNPROCESSABLE_ENTITY),
+        ("qty=5", StatusCode::FORBIDDEN),
+    ] {
+        let path = format!("/v2/positions/AAPL?{query}");
+        let response = send(&app, &token, Method::DELETE, &path, None).await;
+        assert_alpaca_error(response, status).await;
+    }
+    let none = send(&app, &token, Method::DELETE, "/v2/positions/MSFT", None).await;
+    assert_alpaca_error(none, StatusCode::NOT_FOUND).await;
+
+    let bad = send(
+        &app,
+        &token,
+        Method::DELETE,
+        "/v2/positions?cancel_orders=maybe",
+        None,
+    )
+    .await;
+    assert_alpaca_error(bad, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let all = send(
+        &app,
+        &token,
+        Method::DELETE,
+        "/v2/positions?cancel_orders=true",
+        None,
+    )
+    .await;
+    assert_eq!(all.status(), StatusCode::MULTI_STATUS);
+    let statuses: Vec<Value> = all.json().await.unwrap();
+    let symbols: Vec<&str> = statuses
+        .iter()
+        .map(|s| s["symbol"].as_str().unwrap())
+        .collect();
+    assert_eq!(symbols, ["AAPL", "SPY"]);
+    assert!(
+        statuses
+            .iter()
+            .all(|s| s["status"] == 200 && s["body"]["side"] == "sell")
+    );
+    let positions = get_json(&app, &token, "/v2/positions").await;
+    assert_eq!(positions, json!([]));
+    let account = get_json(&app, &token, "/v2/account").await;
+    assert_eq!(dec(&account["cash"]), Decimal::from(100_000));
+}
+
+#[tokio::test]
+async fn shares_held_for_an_open_sell_are_not_available() {
+    let (app, token) = trading_app().await;
+    buy(&app, &token, "AAPL", 5).await;
+    let sell = json!({"symbol": "AAPL", "qty": 3, "side": "sell", "type": "limit",
+                      "limit_price": "250", "time_in_force": "gtc"});
+    ok_json(post_order(&app, &token, sell).await).await;
+    let aapl = get_json(&app, &token, "/v2/positions/AAPL").await;
+    assert_eq!(aapl["qty"], "5");
+    assert_eq!(aapl["qty_available"], "2");
+}
+
+#[tokio::test]
+async fn configurations_change_what_they_name_and_govern_orders() {
+    let (app, token) = trading_app().await;
+    let config = get_json(&app, &token, "/v2/account/configurations").await;
+    assert_eq!(config["suspend_trade"], false);
+    assert_eq!(config["fractional_trading"], true);
+    assert_eq!(config["max_margin_multiplier"], "1");
+    assert_eq!(config["dtbp_check"], "entry");
+
+    let writer = app
+        .token_for(&app.fx.client, app.fx.paper, "account:write trading")
+        .await;
+    let refused = send(
+        &app,
+        &token,
+        Method::PATCH,
+        "/v2/account/configurations",
+        Some(json!({"suspend_trade": true})),
+    )
+    .await;
+    assert_alpaca_error(refused, StatusCode::FORBIDDEN).await;
+
+    // alpaca-py sends the whole object back, nulls meaning "unchanged".
+    let mut whole = config.clone();
+    whole["suspend_trade"] = json!(true);
+    whole["pdt_check"] = json!(null);
+    whole["trade_confirm_email"] = json!("none");
+    let changed = ok_json(
+        send(
+            &app,
+            &writer,
+            Method::PATCH,
+            "/v2/account/configurations",
+            Some(whole),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(changed["suspend_trade"], true);
+    assert_eq!(changed["trade_confirm_email"], "none");
+    assert_eq!(changed["pdt_check"], "entry");
+    let account = get_json(&app, &writer, "/v2/account").await;
+    assert_eq!(account["trade_suspended_by_user"], true);
+    let order = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "market",
+                       "time_in_force": "day"});
+    assert_alpaca_error(
+        post_order(&app, &writer, order.clone()).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    let patch = json!({"suspend_trade": false, "fractional_trading": false});
+    ok_json(
+        send(
+            &app,
+            &writer,
+            Method::PATCH,
+            "/v2/account/configurations",
+            Some(patch),
+        )
+        .await,
+    )
+    .await;
+    ok_json(post_order(&app, &writer, order).await).await;
+    let fractional = json!({"symbol": "AAPL", "notional": 10, "side": "buy", "type": "market",
+                            "time_in_force": "day"});
+    assert_alpaca_error(
+        post_order(&app, &writer, fractional).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+
+    for bad in [
+        json!({"dtbp_check": "sometimes"}),
+        json!({"suspend_trade": "yes"}),
+        json!({"max_margin_multiplier": "4"}),
+        json!({"no_shorting": false}),
+        json!({"max_options_trading_level": 9}),
+        json!({"favourite_colour": "green"}),
+    ] {
+        let response = send(
+            &app,
+            &writer,
+            Method::PATCH,
+            "/v2/account/configurations",
+            Some(bad.clone()),
+        )
+        .await;
+        assert_alpaca_error(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let kept = get_json(&app, &writer, "/v2/account/configurations").await;
+    assert_eq!(kept["fractional_trading"], false);
+    assert_eq!(kept["dtbp_check"], "entry");
+}
+
+#[tokio::test]
+async fn watchlists_are_the_accounts_own() {
+    let (app, reader) = trading_app().await;
+    let token = app
+        .token_for(&app.fx.client, app.fx.paper, "account:write")
+        .await;
+    let create = json!({"name": "Tech", "symbols": ["AAPL", "msft"]});
+    let refused = send(
+        &app,
+        &reader,
+        Method::POST,
+        "/v2/watchlists",
+        Some(create.clone()),
+    )
+    .await;
+    assert_alpaca_error(refused, StatusCode::FORBIDDEN).await;
+    let list = ok_json(
+        send(
+            &app,
+            &token,
+            Method::POST,
+            "/v2/watchlists",
+            Some(create.clone()),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(list["name"], "Tech");
+    let symbols = |w: &Value| -> Vec<String> {
+        w["assets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["symbol"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(symbols(&list), ["AAPL", "MSFT"]);
+    assert_eq!(list["assets"][0]["class"], "us_equity");
+    let id = list["id"].as_str().unwrap().to_owned();
+    let path = format!("/v2/watchlists/{id}");
+
+    let taken = send(&app, &token, Method::POST, "/v2/watchlists", Some(create)).await;
+    assert_alpaca_error(taken, StatusCode::UNPROCESSABLE_ENTITY).await;
+
+    let added = ok_json(
+        send(
+            &app,
+            &token,
+            Method::POST,
+            &path,
+            Some(json!({"symbol": "SPY"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(symbols(&added), ["AAPL", "MSFT", "SPY"]);
+    let twice = send(
+        &app,
+        &token,
+        Method::POST,
+        &path,
+        Some(json!({"symbol": "SPY"})),
+    )
+    .await;
+    assert_alpaca_error(twice, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let removed =
+        ok_json(send(&app, &token, Method::DELETE, &format!("{path}/MSFT"), None).await).await;
+    assert_eq!(symbols(&removed), ["AAPL", "SPY"]);
+    let gone = send(&app, &token, Method::DELETE, &format!("{path}/MSFT"), None).await;
+    assert_alpaca_error(gone, StatusCode::NOT_FOUND).await;
+
+    let renamed = ok_json(
+        send(
+            &app,
+            &token,
+            Method::PUT,
+            &path,
+            Some(json!({"name": "Core", "symbols": ["QQQ"]})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(renamed["name"], "Core");
+    assert_eq!(symbols(&renamed), ["QQQ"]);
+    let listed = get_json(&app, &reader, "/v2/watchlists").await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    for bad in [
+        json!({"name": ""}),
+        json!({"name": "x", "symbols": ["NOPE"]}),
+        json!({"name": "x", "symbols": ["AAPL", "AAPL"]}),
+        json!({"symbols": "AAPL"}),
+        json!({}),
+    ] {
+        let response = send(&app, &token, Method::PUT, &path, Some(bad.clone())).await;
+        assert_alpaca_error(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+
+    // Another account sees none of it.
+    let other = app
+        .token_for(&app.fx.client, app.fx.paper2, "account:write")
+        .await;
+    assert_eq!(get_json(&app, &other, "/v2/watchlists").await, json!([]));
+    for method in [Method::GET, Method::DELETE] {
+        let response = send(&app, &other, method, &path, None).await;
+        assert_alpaca_error(response, StatusCode::NOT_FOUND).await;
+    }
+
+    let deleted = send(&app, &token, Method::DELETE, &path, None).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let missing = send(&app, &token, Method::GET, &path, None).await;
+    assert_alpaca_error(missing, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn fills_are_activities_newest_first_and_page_by_token() {
+    let (app, token) = trading_app().await;
+    let first = buy(&app, &token, "AAPL", 1).await;
+    buy(&app, &token, "SPY", 1).await;
+    let third = buy(&app, &token, "MSFT", 1).await;
+    let limit = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "limit",
+                       "limit_price": "1", "time_in_force": "day"});
+    ok_json(post_order(&app, &token, limit).await).await;
+
+    let all = get_json(&app, &token, "/v2/account/activities").await;
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 3, "a resting order has no fill");
+    assert_eq!(all[0]["order_id"], third["id"]);
+    assert_eq!(all[2]["order_id"], first["id"]);
+    assert_eq!(all[0]["activity_type"], "FILL");
+    assert_eq!(all[0]["type"], "fill");
+    assert_eq!(all[0]["side"], "buy");
+    assert_eq!(all[0]["qty"], "1");
+    assert_eq!(all[0]["cum_qty"], "1");
+    assert_eq!(all[0]["leaves_qty"], "0");
+
+    let page = get_json(
+        &app,
+        &token,
+        &format!(
+            "/v2/account/activities?page_size=1&page_token={}",
+            all[0]["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(page.as_array().unwrap().len(), 1);
+    assert_eq!(page[0]["id"], all[1]["id"]);
+    let ascending = get_json(&app, &token, "/v2/account/activities/FILL?direction=asc").await;
+    assert_eq!(ascending[0]["id"], all[2]["id"]);
+    let dividends = get_json(&app, &token, "/v2/account/activities?activity_types=DIV").await;
+    assert_eq!(dividends, json!([]));
+
+    for query in [
+        "/v2/account/activities/NOPE",
+        "/v2/account/activities?activity_types=FILL,NOPE",
+        "/v2/account/activities?direction=sideways",
+        "/v2/account/activities?page_size=0",
+        "/v2/account/activities?page_token=garbage",
+        "/v2/account/activities?date=yesterday",
+    ] {
+        let response = send(&app, &token, Method::GET, query, None).await;
+        assert_alpaca_error(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+}
+
+#[tokio::test]
+async fn portfolio_history_replays_the_accounts_fills() {
+    let (app, token) = trading_app().await;
+    buy(&app, &token, "AAPL", 10).await;
+    paddock::admin::set_price(
+        app.store.as_ref(),
+        "AAPL",
+        "200".parse().unwrap(),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    // The server hears of the new price through the store's change feed.
+    let started = std::time::Instant::now();
+    while get_json(&app, &token, "/v2/positions/AAPL").await["current_price"] != "200" {
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let history = get_json(
+        &app,
+        &token,
+        "/v2/account/portfolio/history?period=1D&timeframe=1H&intraday_reporting=continuous",
+    )
+    .await;
+    let equity = history["equity"].as_array().unwrap();
+    let timestamps = history["timestamp"].as_array().unwrap();
+    assert_eq!(equity.len(), timestamps.len());
+    assert!(!equity.is_empty());
+    assert!(timestamps.iter().all(Value::is_i64));
+    assert_eq!(history["timeframe"], "1H");
+    // The last point values the ten shares at today's price.
+    assert_eq!(
+        equity.last().unwrap().as_f64(),
+        Some(100_100.0),
+        "{history}"
+    );
+    assert!(history["base_value"].is_number());
+    assert_eq!(
+        history["profit_loss"].as_array().unwrap().len(),
+        equity.len()
+    );
+    assert_eq!(history["cashflow"], json!({}));
+
+    let daily = get_json(&app, &token, "/v2/account/portfolio/history").await;
+    assert_eq!(daily["timeframe"], "1D");
+
+    for query in [
+        "period=1Y",
+        "timeframe=2H",
+        "intraday_reporting=sometimes",
+        "pnl_reset=weekly",
+        "extended_hours=maybe",
+        "start=yesterday",
+        "period=30D&timeframe=1Min&intraday_reporting=continuous",
+        "start=2026-01-02T00:00:00Z&end=2026-01-01T00:00:00Z",
+    ] {
+        let path = format!("/v2/account/portfolio/history?{query}");
+        let response = send(&app, &token, Method::GET, &path, None).await;
+        assert_alpaca_error(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+}
+
+#[tokio::test]
+async fn a_replacement_of_a_resting_order_fills_when_the_price_moves() {
+    let (app, token) = trading_app().await;
+    let body = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "limit",
+                      "limit_price": "100", "time_in_force": "gtc"});
+    let old = ok_json(post_order(&app, &token, body).await).await;
+    let path = format!("/v2/orders/{}", old["id"].as_str().unwrap());
+    let new = ok_json(
+        send(
+            &app,
+            &token,
+            Method::PATCH,
+            &path,
+            Some(json!({"limit_price": "180"})),
+        )
+        .await,
+    )
+    .await;
+    paddock::admin::set_price(
+        app.store.as_ref(),
+        "AAPL",
+        "179".parse().unwrap(),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    wait_for_status(&app, &token, new["id"].as_str().unwrap(), "filled").await;
+    assert_eq!(get_json(&app, &token, &path).await["status"], "replaced");
+}
