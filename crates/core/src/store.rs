@@ -426,6 +426,8 @@ pub struct OrderQuery {
     /// Only these symbols, when not empty.
     pub symbols: Vec<Symbol>,
     pub side: Option<Side>,
+    /// Leave out legs (a list that nests them under their first order).
+    pub nested: bool,
 }
 
 /// The paper brokerage's records, read outside a unit of work.
@@ -442,6 +444,8 @@ pub trait TradingStore {
     async fn holdings(&self, account: AccountId) -> StoreResult<Vec<(Symbol, Holding)>>;
     /// Every open order of every account, oldest first: what the matcher looks at.
     async fn open_orders(&self) -> StoreResult<Vec<Order>>;
+    /// The legs of the groups whose first orders are `parents`, oldest first.
+    async fn legs(&self, account: AccountId, parents: &[OrderId]) -> StoreResult<Vec<Order>>;
     /// The account's fills (from the trade events), as its activities list them.
     async fn fills(&self, account: AccountId, query: &FillQuery) -> StoreResult<Vec<FillRecord>>;
 }
@@ -487,6 +491,8 @@ pub trait TradingTx: Send {
     async fn touch_account(&mut self, account: AccountId, now: DateTime<Utc>) -> StoreResult<()>;
     async fn open_orders_of(&mut self, account: AccountId) -> StoreResult<Vec<Order>>;
     async fn order_of(&mut self, account: AccountId, id: OrderId) -> StoreResult<Option<Order>>;
+    /// The legs of the group whose first order is `parent`, oldest first.
+    async fn legs_of(&mut self, account: AccountId, parent: OrderId) -> StoreResult<Vec<Order>>;
     async fn holding(
         &mut self,
         account: AccountId,

@@ -11,10 +11,12 @@ use uuid::Uuid;
 use crate::ids::{AccountId, OrderId};
 use crate::store::{Store, StoreError, Tx};
 use crate::trading::assets::Asset;
+use crate::trading::groups::OrderRequest;
 use crate::trading::market::Market;
 use crate::trading::orders::{
-    Amount, Crossing, Fill, FillEvent, Holding, NewOrder, Order, OrderPatch, OrderRejection,
-    OrderStatus, Side, TimeInForce, TradeEvent, TradeEventKind, apply_fill, qty_for_notional,
+    Amount, Crossing, Fill, FillEvent, Holding, NewOrder, Order, OrderClass, OrderPatch,
+    OrderRejection, OrderStatus, Side, TimeInForce, TradeEvent, TradeEventKind, apply_fill,
+    qty_for_notional,
 };
 
 /// Open orders one account may have at once: far more than anyone places by hand, few
@@ -35,7 +37,8 @@ pub enum EngineError {
     Store(#[from] StoreError),
 }
 
-/// What an account can spend and sell, apart from one order (`except`, being worked).
+/// What an account can spend and sell, apart from one order (`except`, being worked)
+/// and the rest of its group.
 struct Funds {
     cash: Decimal,
     buying_power: Decimal,
@@ -49,13 +52,17 @@ async fn funds(
     cash: Decimal,
     asset: &Asset,
     market: &Market,
-    except: Option<OrderId>,
+    except: Option<&Order>,
 ) -> Result<Funds, EngineError> {
+    let apart = |o: &Order| match except {
+        Some(x) => o.id != x.id && (x.group().is_none() || o.group() != x.group()),
+        None => true,
+    };
     let others: Vec<Order> = tx
         .open_orders_of(account)
         .await?
         .into_iter()
-        .filter(|o| Some(o.id) != except)
+        .filter(|o| apart(o))
         .collect();
     let reserved: Decimal = others
         .iter()
@@ -75,9 +82,7 @@ async fn funds(
     })
 }
 
-/// Places `new` for `account` on `asset`: checked against the rules, the account's
-/// configuration and its funds, stored, and filled at once when the market is open and
-/// the price allows. An IOC or FOK order that cannot fill at once is canceled.
+/// Places a simple order: [`submit_request`] without legs.
 pub async fn submit(
     store: &dyn Store,
     account: AccountId,
@@ -86,29 +91,62 @@ pub async fn submit(
     market: &Market,
     now: DateTime<Utc>,
 ) -> Result<Order, EngineError> {
-    new.validate()?;
+    let (order, _) = submit_request(
+        store,
+        account,
+        asset,
+        &OrderRequest::simple(new),
+        market,
+        now,
+    )
+    .await?;
+    Ok(order)
+}
+
+/// Places `request` for `account` on `asset`: checked against the rules, the
+/// account's configuration and its funds, stored with its legs (held until the entry
+/// fills, except an OCO's), and worked at once while the market is open. An IOC or
+/// FOK order that cannot fill at once is canceled. Returns the order and its legs.
+pub async fn submit_request(
+    store: &dyn Store,
+    account: AccountId,
+    asset: &Asset,
+    request: &OrderRequest,
+    market: &Market,
+    now: DateTime<Utc>,
+) -> Result<(Order, Vec<Order>), EngineError> {
+    let price = market.price(&asset.symbol).ok_or(EngineError::NotFound)?;
+    let (first, legs) = request.split(price)?;
     let mut tx = store.begin().await?;
     let cash = tx.lock_cash(account).await?.ok_or(EngineError::NotFound)?;
     let open = tx.open_orders_of(account).await?.len();
-    if open >= MAX_OPEN_ORDERS as usize {
+    if open + 1 + legs.len() > MAX_OPEN_ORDERS as usize {
         return Err(OrderRejection::Invalid(format!(
             "an account may have {MAX_OPEN_ORDERS} open orders at most; cancel some first"
         ))
         .into());
     }
     let funds = funds(&mut tx, account, cash, asset, market, None).await?;
-    let order = Order::new(
-        OrderId::random(),
-        account,
-        asset,
-        &new,
-        market.is_open(now),
-        now,
-    );
-    let order = place(&mut tx, order, &new, asset, funds, market, now).await?;
+    let open_now = market.is_open(now);
+    let mut order = Order::new(OrderId::random(), account, asset, &first, open_now, now);
+    order.class = request.class;
+    admit(&mut tx, &order, &first, price, &funds).await?;
+    event(&mut tx, &order, TradeEventKind::New, now, None).await?;
+    for new in &legs {
+        let mut leg = Order::new(OrderId::random(), account, asset, new, open_now, now);
+        leg.class = request.class;
+        leg.parent_id = Some(order.id);
+        if request.class != OrderClass::Oco {
+            leg.status = OrderStatus::Held;
+        }
+        tx.insert_order(&leg).await?;
+        event(&mut tx, &leg, TradeEventKind::New, now, None).await?;
+    }
+    let order = work_now(&mut tx, order, price, funds, market, now).await?;
+    let legs = tx.legs_of(account, order.id).await?;
     tx.touch_account(account, now).await?;
     tx.commit().await?;
-    Ok(order)
+    Ok((order, legs))
 }
 
 /// Replaces an open order of `account` (`PATCH /v2/orders/{id}`): the old order ends
@@ -134,7 +172,7 @@ pub async fn replace(
     let new = old.patched(patch)?;
     new.validate()?;
     let asset = crate::trading::assets::find(old.symbol.as_str()).ok_or(EngineError::NotFound)?;
-    let funds = funds(&mut tx, account, cash, &asset, market, Some(old.id)).await?;
+    let funds = funds(&mut tx, account, cash, &asset, market, Some(&old)).await?;
     let mut order = Order::new(
         OrderId::random(),
         account,
@@ -144,6 +182,12 @@ pub async fn replace(
         now,
     );
     order.replaces = Some(old.id);
+    order.class = old.class;
+    order.parent_id = old.parent_id;
+    let held = old.status == OrderStatus::Held;
+    if held {
+        order.status = OrderStatus::Held;
+    }
     let old = Order {
         status: OrderStatus::Replaced,
         replaced_by: Some(order.id),
@@ -153,22 +197,33 @@ pub async fn replace(
     };
     tx.update_order(&old).await?;
     event(&mut tx, &old, TradeEventKind::Replaced, now, None).await?;
-    let order = place(&mut tx, order, &new, &asset, funds, market, now).await?;
+    let price = market.price(&asset.symbol).ok_or(EngineError::NotFound)?;
+    admit(&mut tx, &order, &new, price, &funds).await?;
+    event(&mut tx, &order, TradeEventKind::New, now, None).await?;
+    // The legs follow their entry to its replacement.
+    for mut leg in tx.legs_of(account, old.id).await? {
+        leg.parent_id = Some(order.id);
+        tx.update_order(&leg).await?;
+    }
+    let order = if held {
+        order
+    } else {
+        work_now(&mut tx, order, price, funds, market, now).await?
+    };
     tx.touch_account(account, now).await?;
     tx.commit().await?;
     Ok(order)
 }
 
-/// Stores a new `order` (from `new`) and, while the market is open, works it at once.
-async fn place(
+/// Checks a new `order` (from `new`) against the account's configuration and funds,
+/// and stores it.
+async fn admit(
     tx: &mut Box<dyn Tx>,
-    order: Order,
+    order: &Order,
     new: &NewOrder,
-    asset: &Asset,
-    funds: Funds,
-    market: &Market,
-    now: DateTime<Utc>,
-) -> Result<Order, EngineError> {
+    price: Decimal,
+    funds: &Funds,
+) -> Result<(), EngineError> {
     let config = tx.account_config(order.account_id).await?;
     if config.suspend_trade {
         return Err(OrderRejection::Suspended.into());
@@ -179,15 +234,26 @@ async fn place(
         )
         .into());
     }
-    let price = market.price(&asset.symbol).ok_or(EngineError::NotFound)?;
-    check_funds(&order, price, &funds)?;
-    tx.insert_order(&order).await?;
-    event(tx, &order, TradeEventKind::New, now, None).await?;
+    check_funds(order, price, funds)?;
+    tx.insert_order(order).await?;
+    Ok(())
+}
+
+/// Works a just-placed order while the market is open: fills it when the price
+/// allows, cancels an IOC or FOK that cannot fill, else lets it rest.
+async fn work_now(
+    tx: &mut Box<dyn Tx>,
+    order: Order,
+    price: Decimal,
+    funds: Funds,
+    market: &Market,
+    now: DateTime<Utc>,
+) -> Result<Order, EngineError> {
     if !market.is_open(now) {
         return Ok(order);
     }
     Ok(match order.trigger.at(price) {
-        Crossing::Fill(at) => fill(tx, order, at, funds, now).await?,
+        Crossing::Fill(at) => fill(tx, order, at, funds, market, now).await?,
         Crossing::Rest(_) if matches!(order.time_in_force, TimeInForce::Ioc | TimeInForce::Fok) => {
             close(tx, order, OrderStatus::Canceled, now).await?
         }
@@ -222,6 +288,7 @@ async fn fill(
     mut order: Order,
     price: Decimal,
     funds: Funds,
+    market: &Market,
     now: DateTime<Utc>,
 ) -> Result<Order, EngineError> {
     let qty = match order.amount {
@@ -262,7 +329,52 @@ async fn fill(
         execution_id: execution_id(order.id, order.filled_qty),
     };
     event(tx, &order, TradeEventKind::Fill, now, Some(detail)).await?;
+    match order.class {
+        // An entry's fill sets its legs to work.
+        OrderClass::Bracket | OrderClass::Oto if order.parent_id.is_none() => {
+            for mut leg in tx.legs_of(order.account_id, order.id).await? {
+                if leg.status == OrderStatus::Held {
+                    leg.status = if market.is_open(now) {
+                        OrderStatus::New
+                    } else {
+                        OrderStatus::Accepted
+                    };
+                    leg.updated_at = now;
+                    tx.update_order(&leg).await?;
+                }
+            }
+        }
+        // A leg's (or an OCO's first order's) fill cancels the rest.
+        OrderClass::Bracket | OrderClass::Oto | OrderClass::Oco => {
+            cancel_rest_of_group(tx, &order, now).await?;
+        }
+        OrderClass::Simple => {}
+    }
     Ok(order)
+}
+
+/// Cancels the open orders of `order`'s group other than `order`: the legs of an
+/// entry that ended unfilled, the sibling of a leg that filled or ended.
+async fn cancel_rest_of_group(
+    tx: &mut Box<dyn Tx>,
+    order: &Order,
+    now: DateTime<Utc>,
+) -> Result<(), EngineError> {
+    let Some(root) = order.group() else {
+        return Ok(());
+    };
+    let mut members = tx.legs_of(order.account_id, root).await?;
+    if root != order.id
+        && let Some(first) = tx.order_of(order.account_id, root).await?
+    {
+        members.push(first);
+    }
+    for member in members {
+        if member.id != order.id && member.status.is_open() {
+            end(tx, member, OrderStatus::Canceled, now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Keeps a resting order's trigger up to date (a stop crossed, a water mark moved).
@@ -280,8 +392,21 @@ async fn rest(
     Ok(order)
 }
 
-/// Ends an open order without a fill: canceled or expired.
+/// Ends an open order without a fill, canceled or expired, and with it the rest of
+/// its group (a bracket's legs go with their entry, an OCO's sibling with its leg).
 async fn close(
+    tx: &mut Box<dyn Tx>,
+    order: Order,
+    status: OrderStatus,
+    now: DateTime<Utc>,
+) -> Result<Order, EngineError> {
+    let order = end(tx, order, status, now).await?;
+    cancel_rest_of_group(tx, &order, now).await?;
+    Ok(order)
+}
+
+/// Ends one open order without a fill.
+async fn end(
     tx: &mut Box<dyn Tx>,
     mut order: Order,
     status: OrderStatus,
@@ -360,6 +485,10 @@ fn session_over(order: &Order, market: &Market, now: DateTime<Utc>) -> bool {
 /// Whether [`work`] would change `order` now: checked without a unit of work, so that
 /// the matcher opens one only for the orders that fill, expire, start or move.
 pub fn needs_work(order: &Order, market: &Market, now: DateTime<Utc>) -> bool {
+    // A held leg waits for its entry, which sets it to work.
+    if order.status == OrderStatus::Held {
+        return false;
+    }
     let Some(price) = market.price(&order.symbol) else {
         return false;
     };
@@ -394,7 +523,7 @@ pub async fn work(
     let Some(order) = tx.order_of(order.account_id, order.id).await? else {
         return Ok(None);
     };
-    if !order.status.is_open() {
+    if !order.status.is_open() || order.status == OrderStatus::Held {
         return Ok(None);
     }
     let Some(price) = market.price(&order.symbol) else {
@@ -415,16 +544,9 @@ pub async fn work(
         };
         match order.trigger.at(price) {
             Crossing::Fill(at) => {
-                let funds = funds(
-                    &mut tx,
-                    order.account_id,
-                    cash,
-                    asset,
-                    market,
-                    Some(order.id),
-                )
-                .await?;
-                match fill(&mut tx, order.clone(), at, funds, now).await {
+                let funds =
+                    funds(&mut tx, order.account_id, cash, asset, market, Some(&order)).await?;
+                match fill(&mut tx, order.clone(), at, funds, market, now).await {
                     Ok(filled) => Some(filled),
                     // The account can no longer cover it (a price that rose past a
                     // stop, say): canceled, so that it does not come back at every

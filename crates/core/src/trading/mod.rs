@@ -6,6 +6,7 @@ pub mod assets;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod groups;
 pub mod history;
 pub mod market;
 pub mod orders;

@@ -178,6 +178,23 @@ pub const MIN_NOTIONAL: Decimal = Decimal::ONE;
 pub const MAX_CLIENT_ORDER_ID: usize = 128;
 
 impl NewOrder {
+    /// An order with no prices, no extended hours and no `client_order_id`: a market
+    /// order, or the start of one whose prices the caller sets.
+    pub fn plain(side: Side, kind: OrderType, amount: Amount, time_in_force: TimeInForce) -> Self {
+        Self {
+            amount,
+            side,
+            kind,
+            time_in_force,
+            limit_price: None,
+            stop_price: None,
+            trail_price: None,
+            trail_percent: None,
+            extended_hours: false,
+            client_order_id: None,
+        }
+    }
+
     /// A notional order, or one for a fraction of a share.
     pub fn is_fractional(&self) -> bool {
         match self.amount {
@@ -472,6 +489,10 @@ pub struct Order {
     pub replaces: Option<OrderId>,
     pub replaced_by: Option<OrderId>,
     pub replaced_at: Option<DateTime<Utc>>,
+    /// `simple`, or the class of the group (bracket, OCO, OTO) the order belongs to.
+    pub class: OrderClass,
+    /// For a leg: the group's first order (the entry; for OCO, the take-profit limit).
+    pub parent_id: Option<OrderId>,
 }
 
 /// A replacement's changes (`PATCH /v2/orders/{id}`): `None` keeps the order's value.
@@ -542,7 +563,26 @@ impl Order {
             replaces: None,
             replaced_by: None,
             replaced_at: None,
+            class: OrderClass::Simple,
+            parent_id: None,
         }
+    }
+
+    /// The group the order belongs to, named by its first order; `None` for a simple
+    /// order.
+    pub fn group(&self) -> Option<OrderId> {
+        (self.class != OrderClass::Simple).then(|| self.parent_id.unwrap_or(self.id))
+    }
+
+    /// Whether the order holds back funds or shares now: an open order does, except a
+    /// leg still held for its entry's fill, and the stop-loss leg of a bracket or OCO
+    /// (it sells the same shares as its take-profit sibling, and only one of them can
+    /// fill).
+    pub fn holds_back(&self) -> bool {
+        let second_leg = self.parent_id.is_some()
+            && matches!(self.class, OrderClass::Bracket | OrderClass::Oco)
+            && matches!(self.kind, OrderType::Stop | OrderType::StopLimit);
+        self.status.is_open() && self.status != OrderStatus::Held && !second_leg
     }
 
     /// The order that would replace this one under `patch`, to be validated as any new
@@ -613,7 +653,7 @@ impl Order {
     /// What an open buy holds back from buying power at `price`: its notional, or its
     /// remaining shares at its commitment price.
     pub fn reserved_cash(&self, price: Decimal) -> Decimal {
-        if self.side != Side::Buy || !self.status.is_open() {
+        if self.side != Side::Buy || !self.holds_back() {
             return Decimal::ZERO;
         }
         match self.amount {
@@ -626,7 +666,7 @@ impl Order {
     /// The shares an open sell holds back from what can be sold at `price` (a notional
     /// sell, its shares at that price).
     pub fn reserved_qty(&self, price: Decimal) -> Decimal {
-        if self.side != Side::Sell || !self.status.is_open() {
+        if self.side != Side::Sell || !self.holds_back() {
             return Decimal::ZERO;
         }
         match self.amount {

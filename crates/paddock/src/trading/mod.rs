@@ -38,6 +38,7 @@ pub fn all_open() -> OrderQuery {
         ascending: true,
         symbols: Vec::new(),
         side: None,
+        nested: false,
     }
 }
 

@@ -15,6 +15,7 @@ use paddock_core::ids::{AccountId, OrderId};
 use paddock_core::store::{Conflict, Invalidation, OrderQuery, StoreError};
 use paddock_core::trading::assets::{self, Symbol};
 use paddock_core::trading::engine::{self, EngineError};
+use paddock_core::trading::groups::{OrderRequest, StopLoss};
 use paddock_core::trading::orders::{
     Amount, NewOrder, Order, OrderClass, OrderPatch, OrderRejection, OrderType, Side, TimeInForce,
 };
@@ -114,7 +115,7 @@ impl From<&Order> for OrderResponse {
             qty,
             filled_qty: wire::amount(o.filled_qty),
             filled_avg_price: o.filled_avg_price.map(wire::amount),
-            order_class: OrderClass::Simple.as_str(),
+            order_class: o.class.as_str(),
             order_type: o.kind.as_str(),
             kind: o.kind.as_str(),
             side: o.side.as_str(),
@@ -132,6 +133,23 @@ impl From<&Order> for OrderResponse {
                 Side::Sell => "sell_to_close",
             },
         }
+    }
+}
+
+impl OrderResponse {
+    /// A group's first order with its legs (those of `legs` whose parent it is).
+    pub fn with_legs(order: &Order, legs: &[Order]) -> Self {
+        let mut response = Self::from(order);
+        if order.class != OrderClass::Simple && order.parent_id.is_none() {
+            // Alpaca's order: the take-profit leg (a limit), then the stop-loss.
+            let mut mine: Vec<&Order> = legs
+                .iter()
+                .filter(|leg| leg.parent_id == Some(order.id))
+                .collect();
+            mine.sort_by_key(|leg| (leg.submitted_at, leg.kind != OrderType::Limit));
+            response.legs = Some(mine.into_iter().map(Self::from).collect());
+        }
+        response
     }
 }
 
@@ -172,8 +190,20 @@ fn choice<T>(
     }
 }
 
+/// A leg's object (`take_profit`, `stop_loss`), if sent.
+fn leg<'a>(
+    body: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a Map<String, Value>>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(leg)) => Ok(Some(leg)),
+        Some(_) => Err(ApiError::unprocessable(format!("{name} must be an object"))),
+    }
+}
+
 /// The order body as alpaca-py's order requests send it.
-fn parse_order(body: &Map<String, Value>) -> Result<(assets::Asset, NewOrder), ApiError> {
+fn parse_order(body: &Map<String, Value>) -> Result<(assets::Asset, OrderRequest), ApiError> {
     let symbol = match body.get("symbol") {
         Some(Value::String(s)) => s.as_str(),
         _ => return Err(ApiError::unprocessable("symbol is required")),
@@ -194,11 +224,6 @@ fn parse_order(body: &Map<String, Value>) -> Result<(assets::Asset, NewOrder), A
         OrderClass::names,
         Some(OrderClass::Simple),
     )?;
-    if class != OrderClass::Simple {
-        return Err(ApiError::unprocessable(format!(
-            "order_class={class} is not supported yet; send simple orders"
-        )));
-    }
     let amount = match (number(body, "qty")?, number(body, "notional")?) {
         (Some(qty), None) => Amount::Qty(qty),
         (None, Some(notional)) => Amount::Notional(notional),
@@ -237,7 +262,30 @@ fn parse_order(body: &Map<String, Value>) -> Result<(assets::Asset, NewOrder), A
         extended_hours,
         client_order_id,
     };
-    Ok((asset, new))
+    let take_profit = match leg(body, "take_profit")? {
+        Some(leg) => Some(
+            number(leg, "limit_price")?
+                .ok_or_else(|| ApiError::unprocessable("take_profit.limit_price is required"))?,
+        ),
+        None => None,
+    };
+    let stop_loss = match leg(body, "stop_loss")? {
+        Some(leg) => Some(StopLoss {
+            stop_price: number(leg, "stop_price")?
+                .ok_or_else(|| ApiError::unprocessable("stop_loss.stop_price is required"))?,
+            limit_price: number(leg, "limit_price")?,
+        }),
+        None => None,
+    };
+    Ok((
+        asset,
+        OrderRequest {
+            order: new,
+            class,
+            take_profit,
+            stop_loss,
+        },
+    ))
 }
 
 /// How the engine's refusals look on the wire: 422 for what can never be valid, 403
@@ -282,13 +330,22 @@ pub async fn submit_order(
     let Value::Object(body) = body else {
         return Err(ApiError::bad_request("the body must be a JSON object"));
     };
-    let (asset, new) = parse_order(&body)?;
+    let (asset, request) = parse_order(&body)?;
     let market = super::market(&state).await?;
     let now = state.clock.now();
     let account = scoped.grant.account_id;
-    let result = engine::submit(state.store.as_ref(), account, &asset, new, &market, now).await;
+    let result = engine::submit_request(
+        state.store.as_ref(),
+        account,
+        &asset,
+        &request,
+        &market,
+        now,
+    )
+    .await;
     state.caches.apply(&Invalidation::Account(account));
-    Ok(Json(OrderResponse::from(&result.map_err(engine_error)?)))
+    let (order, legs) = result.map_err(engine_error)?;
+    Ok(Json(OrderResponse::with_legs(&order, &legs)))
 }
 
 /// The replacement body as alpaca-py's `ReplaceOrderRequest` sends it.
@@ -371,7 +428,8 @@ pub async fn replace_order(
     let now = state.clock.now();
     let result = engine::replace(state.store.as_ref(), account, id, &patch, &market, now).await;
     state.caches.apply(&Invalidation::Account(account));
-    Ok(Json(OrderResponse::from(&result.map_err(engine_error)?)))
+    let order = result.map_err(engine_error)?;
+    Ok(Json(with_stored_legs(&state, &order).await?))
 }
 
 /// Alpaca's list filters; an unknown value is 422, never ignored.
@@ -401,11 +459,11 @@ fn order_query(query: &paddock_core::form::Params) -> Result<OrderQuery, ApiErro
         "desc" => false,
         other => return Err(super::query_error("direction", other, "use asc or desc")),
     };
-    if let Some(nested) = query.get("nested")
-        && !["true", "false", "True", "False"].contains(&nested)
-    {
-        return Err(super::query_error("nested", nested, "use true or false"));
-    }
+    let nested = match query.get("nested") {
+        None | Some("false" | "False") => false,
+        Some("true" | "True") => true,
+        Some(other) => return Err(super::query_error("nested", other, "use true or false")),
+    };
     let side = match query.get("side") {
         None => None,
         Some(text) => Some(
@@ -437,6 +495,7 @@ fn order_query(query: &paddock_core::form::Params) -> Result<OrderQuery, ApiErro
         ascending,
         symbols,
         side,
+        nested,
     })
 }
 
@@ -461,8 +520,39 @@ pub async fn list_orders(
     AlpacaQuery(query): AlpacaQuery,
 ) -> Result<Json<Vec<OrderResponse>>, ApiError> {
     let query = order_query(&query)?;
-    let orders = state.store.orders(grant.account_id, &query).await?;
-    Ok(Json(orders.iter().map(OrderResponse::from).collect()))
+    let account = grant.account_id;
+    let orders = state.store.orders(account, &query).await?;
+    let legs = if query.nested {
+        let parents: Vec<OrderId> = orders
+            .iter()
+            .filter(|o| o.class != OrderClass::Simple)
+            .map(|o| o.id)
+            .collect();
+        state.store.legs(account, &parents).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Json(
+        orders
+            .iter()
+            .map(|o| {
+                if query.nested {
+                    OrderResponse::with_legs(o, &legs)
+                } else {
+                    OrderResponse::from(o)
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// The order as the API shows it, with its legs when it is a group's first order.
+async fn with_stored_legs(state: &AppState, order: &Order) -> Result<OrderResponse, ApiError> {
+    if order.class == OrderClass::Simple || order.parent_id.is_some() {
+        return Ok(OrderResponse::from(order));
+    }
+    let legs = state.store.legs(order.account_id, &[order.id]).await?;
+    Ok(OrderResponse::with_legs(order, &legs))
 }
 
 fn order_id(path: Result<Path<String>, PathRejection>) -> Result<OrderId, ApiError> {
@@ -493,7 +583,7 @@ pub async fn get_order(
         .order(grant.account_id, order_id(id)?)
         .await?
         .ok_or_else(|| ApiError::not_found("order not found"))?;
-    Ok(Json(OrderResponse::from(&order)))
+    Ok(Json(with_stored_legs(&state, &order).await?))
 }
 
 #[utoipa::path(
@@ -522,7 +612,7 @@ pub async fn order_by_client_id(
         .order_by_client_id(grant.account_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("order not found"))?;
-    Ok(Json(OrderResponse::from(&order)))
+    Ok(Json(with_stored_legs(&state, &order).await?))
 }
 
 #[utoipa::path(

@@ -187,20 +187,14 @@ fn close_qty(query: &Params, held: Decimal) -> Result<Decimal, ApiError> {
     }
 }
 
-/// A market sell of `qty` shares of `asset`: how a position closes.
+/// A market sell of `qty` shares: how a position closes.
 fn closing_order(qty: Decimal) -> NewOrder {
-    NewOrder {
-        amount: Amount::Qty(qty),
-        side: Side::Sell,
-        kind: OrderType::Market,
-        time_in_force: TimeInForce::Day,
-        limit_price: None,
-        stop_price: None,
-        trail_price: None,
-        trail_percent: None,
-        extended_hours: false,
-        client_order_id: None,
-    }
+    NewOrder::plain(
+        Side::Sell,
+        OrderType::Market,
+        Amount::Qty(qty),
+        TimeInForce::Day,
+    )
 }
 
 #[utoipa::path(

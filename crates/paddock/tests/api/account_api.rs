@@ -571,3 +571,179 @@ async fn a_replacement_of_a_resting_order_fills_when_the_price_moves() {
     wait_for_status(&app, &token, new["id"].as_str().unwrap(), "filled").await;
     assert_eq!(get_json(&app, &token, &path).await["status"], "replaced");
 }
+
+#[tokio::test]
+async fn a_bracket_guards_its_fill_and_one_leg_cancels_the_other() {
+    let (app, token) = trading_app().await;
+    let body = json!({"symbol": "AAPL", "qty": 10, "side": "buy", "type": "market",
+                      "time_in_force": "gtc", "order_class": "bracket",
+                      "take_profit": {"limit_price": 210},
+                      "stop_loss": {"stop_price": 170}});
+    let entry = ok_json(post_order(&app, &token, body).await).await;
+    assert_eq!(entry["order_class"], "bracket");
+    assert_eq!(entry["status"], "filled");
+    let legs = entry["legs"].as_array().unwrap();
+    assert_eq!(legs.len(), 2);
+    assert_eq!(
+        (&legs[0]["type"], &legs[0]["limit_price"]),
+        (&json!("limit"), &json!("210"))
+    );
+    assert_eq!(
+        (&legs[1]["type"], &legs[1]["stop_price"]),
+        (&json!("stop"), &json!("170"))
+    );
+    assert!(
+        legs.iter()
+            .all(|l| l["status"] == "new" && l["side"] == "sell")
+    );
+
+    // The two legs sell the same ten shares: only one holds them back.
+    let aapl = get_json(&app, &token, "/v2/positions/AAPL").await;
+    assert_eq!(aapl["qty_available"], "0");
+
+    // Nested, the legs appear under their entry only.
+    let nested = get_json(&app, &token, "/v2/orders?status=all&nested=true").await;
+    assert_eq!(nested.as_array().unwrap().len(), 1);
+    assert_eq!(nested[0]["legs"].as_array().unwrap().len(), 2);
+    let flat = get_json(&app, &token, "/v2/orders?status=all").await;
+    assert_eq!(flat.as_array().unwrap().len(), 3);
+
+    paddock::admin::set_price(
+        app.store.as_ref(),
+        "AAPL",
+        "211".parse().unwrap(),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    let take_profit = legs[0]["id"].as_str().unwrap();
+    let stop_loss = legs[1]["id"].as_str().unwrap();
+    wait_for_status(&app, &token, take_profit, "filled").await;
+    wait_for_status(&app, &token, stop_loss, "canceled").await;
+    let account = get_json(&app, &token, "/v2/account").await;
+    assert_eq!(
+        dec(&account["cash"]),
+        Decimal::from(100_000 - 1_900 + 2_110)
+    );
+    assert_eq!(get_json(&app, &token, "/v2/positions").await, json!([]));
+}
+
+#[tokio::test]
+async fn an_unfilled_entry_holds_its_legs_and_takes_them_when_canceled() {
+    let (app, token) = trading_app().await;
+    let body = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "limit",
+                      "limit_price": 150, "time_in_force": "day", "order_class": "bracket",
+                      "take_profit": {"limit_price": 160},
+                      "stop_loss": {"stop_price": 140, "limit_price": 139}});
+    let entry = ok_json(post_order(&app, &token, body).await).await;
+    assert_eq!(entry["status"], "new");
+    let legs = entry["legs"].as_array().unwrap();
+    assert!(legs.iter().all(|l| l["status"] == "held"), "{legs:?}");
+    assert_eq!(legs[1]["type"], "stop_limit");
+    let account = get_json(&app, &token, "/v2/account").await;
+    assert_eq!(dec(&account["buying_power"]), Decimal::from(100_000 - 150));
+
+    let path = format!("/v2/orders/{}", entry["id"].as_str().unwrap());
+    let shown = get_json(&app, &token, &path).await;
+    assert_eq!(shown["legs"].as_array().unwrap().len(), 2);
+    let canceled = send(&app, &token, Method::DELETE, &path, None).await;
+    assert_eq!(canceled.status(), StatusCode::NO_CONTENT);
+    for leg in legs {
+        let leg = get_json(
+            &app,
+            &token,
+            &format!("/v2/orders/{}", leg["id"].as_str().unwrap()),
+        )
+        .await;
+        assert_eq!(leg["status"], "canceled");
+    }
+    assert_eq!(get_json(&app, &token, "/v2/orders").await, json!([]));
+}
+
+#[tokio::test]
+async fn oco_and_oto_orders_work_as_alpaca_describes() {
+    let (app, token) = trading_app().await;
+    buy(&app, &token, "MSFT", 4).await;
+    let price = dec(&get_json(&app, &token, "/v2/positions/MSFT").await["current_price"]);
+    // OCO: alpaca-py may give the limit only in take_profit.
+    let oco = json!({"symbol": "MSFT", "qty": 4, "side": "sell", "type": "limit",
+                     "time_in_force": "gtc", "order_class": "oco",
+                     "take_profit": {"limit_price": (price + Decimal::from(20)).to_string()},
+                     "stop_loss": {"stop_price": (price - Decimal::from(20)).to_string()}});
+    let first = ok_json(post_order(&app, &token, oco).await).await;
+    assert_eq!(first["order_class"], "oco");
+    assert_eq!(first["type"], "limit");
+    let legs = first["legs"].as_array().unwrap();
+    assert_eq!(legs.len(), 1);
+    assert_eq!(
+        (&legs[0]["type"], &legs[0]["status"]),
+        (&json!("stop"), &json!("new"))
+    );
+    let low = (price - Decimal::from(25)).to_string();
+    paddock::admin::set_price(
+        app.store.as_ref(),
+        "MSFT",
+        low.parse().unwrap(),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    wait_for_status(&app, &token, legs[0]["id"].as_str().unwrap(), "filled").await;
+    wait_for_status(&app, &token, first["id"].as_str().unwrap(), "canceled").await;
+
+    let oto = json!({"symbol": "SPY", "qty": 1, "side": "buy", "type": "market",
+                     "time_in_force": "day", "order_class": "oto",
+                     "stop_loss": {"stop_price": 1}});
+    let entry = ok_json(post_order(&app, &token, oto).await).await;
+    assert_eq!(entry["status"], "filled");
+    assert_eq!(entry["legs"][0]["status"], "new");
+    assert_eq!(entry["legs"][0]["stop_price"], "1");
+}
+
+#[tokio::test]
+async fn malformed_groups_are_422_and_change_nothing() {
+    let (app, token) = trading_app().await;
+    let base = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "market",
+                      "time_in_force": "day"});
+    let with = |extra: Value| {
+        let mut body = base.clone();
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    for body in [
+        with(json!({"order_class": "bracket", "take_profit": {"limit_price": 210}})),
+        with(
+            json!({"order_class": "bracket", "take_profit": {"limit_price": 180},
+                    "stop_loss": {"stop_price": 170}}),
+        ),
+        with(
+            json!({"order_class": "bracket", "take_profit": {"limit_price": 210},
+                    "stop_loss": {"stop_price": 195}}),
+        ),
+        with(json!({"order_class": "bracket", "take_profit": 210, "stop_loss": {"stop_price": 1}})),
+        with(json!({"order_class": "bracket", "take_profit": {},
+                    "stop_loss": {"stop_price": 170}})),
+        with(
+            json!({"order_class": "oto", "take_profit": {"limit_price": 210},
+                    "stop_loss": {"stop_price": 170}}),
+        ),
+        with(
+            json!({"order_class": "oco", "take_profit": {"limit_price": 210},
+                    "stop_loss": {"stop_price": 170}}),
+        ),
+        with(json!({"take_profit": {"limit_price": 210}})),
+        with(json!({"order_class": "bracket", "time_in_force": "ioc",
+                    "take_profit": {"limit_price": 210}, "stop_loss": {"stop_price": 170}})),
+        with(json!({"order_class": "triangle"})),
+    ] {
+        let response = post_order(&app, &token, body.clone()).await;
+        let error = assert_alpaca_error(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert!(!error["message"].as_str().unwrap().is_empty(), "{body}");
+    }
+    assert_eq!(
+        get_json(&app, &token, "/v2/orders?status=all").await,
+        json!([])
+    );
+}

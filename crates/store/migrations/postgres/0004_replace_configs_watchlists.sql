@@ -1,9 +1,14 @@
--- Replacing orders (PATCH /v2/orders/{id}), account configurations, watchlists, and
--- finding a fill by its execution id (the activities' page token).
+-- Replacing orders (PATCH /v2/orders/{id}), bracket/OCO/OTO groups, account
+-- configurations, watchlists, and finding a fill by its execution id (the activities'
+-- page token).
 
 ALTER TABLE orders ADD COLUMN replaces UUID;
 ALTER TABLE orders ADD COLUMN replaced_by UUID;
 ALTER TABLE orders ADD COLUMN replaced_at TIMESTAMPTZ;
+ALTER TABLE orders ADD COLUMN order_class TEXT NOT NULL DEFAULT 'simple';
+ALTER TABLE orders ADD COLUMN parent_id UUID;
+
+CREATE INDEX orders_by_parent ON orders (parent_id) WHERE parent_id IS NOT NULL;
 
 CREATE TABLE account_configs (
     account_id                UUID NOT NULL,

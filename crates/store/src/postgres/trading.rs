@@ -12,7 +12,8 @@ use paddock_core::store::{
 use paddock_core::trading::assets::Symbol;
 use paddock_core::trading::config::AccountConfig;
 use paddock_core::trading::orders::{
-    Amount, Holding, Order, OrderStatus, OrderType, Side, TimeInForce, TradeEvent, Trigger,
+    Amount, Holding, Order, OrderClass, OrderStatus, OrderType, Side, TimeInForce, TradeEvent,
+    Trigger,
 };
 use rust_decimal::Decimal;
 use sqlx::postgres::PgRow;
@@ -26,7 +27,7 @@ const ORDER_COLUMNS: &str = "id, account_id, client_order_id, symbol, asset_id, 
      time_in_force, qty, notional, filled_qty, filled_avg_price, limit_price, stop_price, \
      trail_price, trail_percent, water_mark, stopped, extended_hours, status, created_at, \
      updated_at, submitted_at, filled_at, canceled_at, expired_at, replaces, replaced_by, \
-     replaced_at";
+     replaced_at, order_class, parent_id";
 
 /// An amount within the bounds SQLite keeps, so that both backends take the same ones.
 fn checked(amount: Decimal) -> StoreResult<Decimal> {
@@ -101,6 +102,8 @@ fn order_from_row(row: &PgRow) -> StoreResult<Order> {
         replaces: opt_order_id(row, "replaces")?,
         replaced_by: opt_order_id(row, "replaced_by")?,
         replaced_at: row.try_get("replaced_at").map_err(backend)?,
+        class: wire(row, "order_class", OrderClass::parse)?,
+        parent_id: opt_order_id(row, "parent_id")?,
     })
 }
 
@@ -143,6 +146,9 @@ impl TradingStore for PgStore {
         }
         if let Some(side) = query.side {
             sql.push(" AND side = ").push_bind(side.as_str());
+        }
+        if query.nested {
+            sql.push(" AND parent_id IS NULL");
         }
         if !query.symbols.is_empty() {
             let symbols: Vec<String> = query
@@ -223,6 +229,21 @@ impl TradingStore for PgStore {
             .iter()
             .map(order_from_row)
             .collect()
+    }
+
+    async fn legs(&self, account: AccountId, parents: &[OrderId]) -> StoreResult<Vec<Order>> {
+        let parents: Vec<Uuid> = parents.iter().map(|p| p.as_uuid()).collect();
+        sqlx::query(select_orders(
+            "account_id = $1 AND parent_id = ANY($2) ORDER BY submitted_at, id",
+        ))
+        .bind(account.as_uuid())
+        .bind(&parents)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(order_from_row)
+        .collect()
     }
 
     async fn fills(&self, account: AccountId, query: &FillQuery) -> StoreResult<Vec<FillRecord>> {
@@ -333,6 +354,20 @@ impl TradingTx for PgTx {
             .transpose()
     }
 
+    async fn legs_of(&mut self, account: AccountId, parent: OrderId) -> StoreResult<Vec<Order>> {
+        sqlx::query(select_orders(
+            "account_id = $1 AND parent_id = $2 ORDER BY submitted_at, id",
+        ))
+        .bind(account.as_uuid())
+        .bind(parent.as_uuid())
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(order_from_row)
+        .collect()
+    }
+
     async fn holding(
         &mut self,
         account: AccountId,
@@ -393,7 +428,7 @@ impl TradingTx for PgTx {
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO orders ({ORDER_COLUMNS}, is_open) VALUES ($1, $2, $3, $4, $5, $6, $7, \
              $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-             $25, $26, $27, $28, $29, $30)"
+             $25, $26, $27, $28, $29, $30, $31, $32)"
         )))
         .bind(order.id.as_uuid())
         .bind(order.account_id.as_uuid())
@@ -424,6 +459,8 @@ impl TradingTx for PgTx {
         .bind(order.replaces.map(|id| id.as_uuid()))
         .bind(order.replaced_by.map(|id| id.as_uuid()))
         .bind(order.replaced_at)
+        .bind(order.class.as_str())
+        .bind(order.parent_id.map(|id| id.as_uuid()))
         .bind(order.status.is_open())
         .execute(&mut *self.tx)
         .await
@@ -435,8 +472,8 @@ impl TradingTx for PgTx {
         sqlx::query(
             "UPDATE orders SET filled_qty = $1, filled_avg_price = $2, water_mark = $3, \
              stopped = $4, status = $5, is_open = $6, updated_at = $7, filled_at = $8, \
-             canceled_at = $9, expired_at = $10, replaced_by = $11, replaced_at = $12 \
-             WHERE id = $13",
+             canceled_at = $9, expired_at = $10, replaced_by = $11, replaced_at = $12, \
+             parent_id = $13 WHERE id = $14",
         )
         .bind(checked(order.filled_qty)?)
         .bind(opt_checked(order.filled_avg_price)?)
@@ -450,6 +487,7 @@ impl TradingTx for PgTx {
         .bind(order.expired_at)
         .bind(order.replaced_by.map(|id| id.as_uuid()))
         .bind(order.replaced_at)
+        .bind(order.parent_id.map(|id| id.as_uuid()))
         .bind(order.id.as_uuid())
         .execute(&mut *self.tx)
         .await

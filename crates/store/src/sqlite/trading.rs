@@ -12,7 +12,8 @@ use paddock_core::store::{
 use paddock_core::trading::assets::Symbol;
 use paddock_core::trading::config::AccountConfig;
 use paddock_core::trading::orders::{
-    Amount, Holding, Order, OrderStatus, OrderType, Side, TimeInForce, TradeEvent, Trigger,
+    Amount, Holding, Order, OrderClass, OrderStatus, OrderType, Side, TimeInForce, TradeEvent,
+    Trigger,
 };
 use rust_decimal::Decimal;
 use sqlx::sqlite::SqliteRow;
@@ -25,7 +26,8 @@ const ORDER_COLUMNS: &str = "id, account_id, client_order_id, symbol, asset_id, 
      time_in_force, qty_nanos, notional_nanos, filled_qty_nanos, filled_avg_price_nanos, \
      limit_price_nanos, stop_price_nanos, trail_price_nanos, trail_percent_nanos, \
      water_mark_nanos, stopped, extended_hours, status, created_at, updated_at, submitted_at, \
-     filled_at, canceled_at, expired_at, replaces, replaced_by, replaced_at";
+     filled_at, canceled_at, expired_at, replaces, replaced_by, replaced_at, order_class, \
+     parent_id";
 
 fn nanos(amount: Decimal) -> StoreResult<i64> {
     to_nanos(amount).map_err(|e| corrupt(format!("amount: {e}")))
@@ -102,6 +104,8 @@ fn order_from_row(row: &SqliteRow) -> StoreResult<Order> {
         replaces: opt_id(row, "replaces")?,
         replaced_by: opt_id(row, "replaced_by")?,
         replaced_at: parse_opt_ts(row.try_get("replaced_at").map_err(backend)?)?,
+        class: wire(row, "order_class", OrderClass::parse)?,
+        parent_id: opt_id(row, "parent_id")?,
     })
 }
 
@@ -140,6 +144,9 @@ impl TradingStore for SqliteStore {
         }
         if let Some(side) = query.side {
             sql.push(" AND side = ").push_bind(side.as_str());
+        }
+        if query.nested {
+            sql.push(" AND parent_id IS NULL");
         }
         if !query.symbols.is_empty() {
             sql.push(" AND symbol IN (");
@@ -214,6 +221,29 @@ impl TradingStore for SqliteStore {
 
     async fn open_orders(&self) -> StoreResult<Vec<Order>> {
         sqlx::query(select_orders("is_open = 1 ORDER BY submitted_at, id"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(order_from_row)
+            .collect()
+    }
+
+    async fn legs(&self, account: AccountId, parents: &[OrderId]) -> StoreResult<Vec<Order>> {
+        if parents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE account_id = "
+        ));
+        sql.push_bind(account.to_string())
+            .push(" AND parent_id IN (");
+        let mut list = sql.separated(", ");
+        for parent in parents {
+            list.push_bind(parent.to_string());
+        }
+        sql.push(") ORDER BY submitted_at, id");
+        sql.build()
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?
@@ -333,6 +363,20 @@ impl TradingTx for SqliteTx {
             .transpose()
     }
 
+    async fn legs_of(&mut self, account: AccountId, parent: OrderId) -> StoreResult<Vec<Order>> {
+        sqlx::query(select_orders(
+            "account_id = $1 AND parent_id = $2 ORDER BY submitted_at, id",
+        ))
+        .bind(account.to_string())
+        .bind(parent.to_string())
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(order_from_row)
+        .collect()
+    }
+
     async fn holding(
         &mut self,
         account: AccountId,
@@ -403,7 +447,7 @@ impl TradingTx for SqliteTx {
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO orders ({ORDER_COLUMNS}, is_open) VALUES ($1, $2, $3, $4, $5, $6, $7, \
              $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-             $25, $26, $27, $28, $29, $30)"
+             $25, $26, $27, $28, $29, $30, $31, $32)"
         )))
         .bind(order.id.to_string())
         .bind(order.account_id.to_string())
@@ -434,6 +478,8 @@ impl TradingTx for SqliteTx {
         .bind(order.replaces.map(|id| id.to_string()))
         .bind(order.replaced_by.map(|id| id.to_string()))
         .bind(order.replaced_at.map(ts))
+        .bind(order.class.as_str())
+        .bind(order.parent_id.map(|id| id.to_string()))
         .bind(order.status.is_open())
         .execute(&mut *self.tx)
         .await
@@ -446,7 +492,7 @@ impl TradingTx for SqliteTx {
             "UPDATE orders SET filled_qty_nanos = $1, filled_avg_price_nanos = $2, \
              water_mark_nanos = $3, stopped = $4, status = $5, is_open = $6, updated_at = $7, \
              filled_at = $8, canceled_at = $9, expired_at = $10, replaced_by = $11, \
-             replaced_at = $12 WHERE id = $13",
+             replaced_at = $12, parent_id = $13 WHERE id = $14",
         )
         .bind(nanos(order.filled_qty)?)
         .bind(opt_nanos(order.filled_avg_price)?)
@@ -460,6 +506,7 @@ impl TradingTx for SqliteTx {
         .bind(order.expired_at.map(ts))
         .bind(order.replaced_by.map(|id| id.to_string()))
         .bind(order.replaced_at.map(ts))
+        .bind(order.parent_id.map(|id| id.to_string()))
         .bind(order.id.to_string())
         .execute(&mut *self.tx)
         .await

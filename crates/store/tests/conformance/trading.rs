@@ -38,6 +38,7 @@ fn all() -> OrderQuery {
         ascending: true,
         symbols: Vec::new(),
         side: None,
+        nested: false,
     }
 }
 
