@@ -430,6 +430,23 @@ pub struct OrderQuery {
     pub nested: bool,
 }
 
+impl OrderQuery {
+    /// Every open order of an account, oldest first (the engine caps how many there
+    /// can be).
+    pub fn all_open() -> Self {
+        Self {
+            open: Some(true),
+            after: None,
+            until: None,
+            limit: crate::trading::engine::MAX_OPEN_ORDERS,
+            ascending: true,
+            symbols: Vec::new(),
+            side: None,
+            nested: false,
+        }
+    }
+}
+
 /// The paper brokerage's records, read outside a unit of work.
 #[async_trait]
 pub trait TradingStore {

@@ -3,13 +3,16 @@
 
 use chrono::{DateTime, Utc};
 use paddock_core::env::Env;
-use paddock_core::ids::{AccountId, BrokerId, BrokerKeyId, ClientId, UserId};
+use paddock_core::ids::{AccountId, BrokerId, BrokerKeyId, ClientId, OrderId, UserId};
 use paddock_core::model::{Account, Broker, Client, ClientStatus, User, generate_account_number};
 use paddock_core::password::{Email, Password, PasswordHash};
 use paddock_core::redirect::RedirectUri;
 use paddock_core::secret::{AccessToken, BrokerSecret, ClientSecret};
-use paddock_core::store::{Conflict, Store, StoreError};
+use paddock_core::store::{Conflict, OrderQuery, Store, StoreError};
 use paddock_core::trading::assets;
+use paddock_core::trading::clock::MarketClock;
+use paddock_core::trading::market::Market;
+use paddock_core::trading::orders::{Amount, Order};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -274,8 +277,71 @@ pub async fn list_accounts(store: &dyn Store) -> Result<Vec<AccountView>, AdminE
         .collect())
 }
 
-/// One account, by id or by account number.
-pub async fn show_account(store: &dyn Store, id: &str) -> Result<AccountView, AdminError> {
+/// A holding as `account show` lists it, valued at the market's price.
+#[derive(Serialize)]
+pub struct PositionLine {
+    pub symbol: String,
+    pub qty: String,
+    pub avg_entry_price: String,
+    pub price: String,
+    pub market_value: String,
+}
+
+/// An open order as `account show` lists it.
+#[derive(Serialize)]
+pub struct OrderLine {
+    pub id: OrderId,
+    pub client_order_id: String,
+    pub symbol: String,
+    pub side: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub time_in_force: &'static str,
+    pub qty: Option<String>,
+    pub notional: Option<String>,
+    pub limit_price: Option<String>,
+    pub stop_price: Option<String>,
+    pub status: &'static str,
+    #[serde(serialize_with = "wire::timestamp")]
+    pub submitted_at: DateTime<Utc>,
+}
+
+impl From<&Order> for OrderLine {
+    fn from(o: &Order) -> Self {
+        let (qty, notional) = match o.amount {
+            Amount::Qty(q) => (Some(wire::amount(q)), None),
+            Amount::Notional(n) => (None, Some(wire::amount(n))),
+        };
+        Self {
+            id: o.id,
+            client_order_id: o.client_order_id.clone(),
+            symbol: o.symbol.to_string(),
+            side: o.side.as_str(),
+            kind: o.kind.as_str(),
+            time_in_force: o.time_in_force.as_str(),
+            qty,
+            notional,
+            limit_price: o.trigger.limit_price.map(wire::amount),
+            stop_price: o.trigger.stop_price.map(wire::amount),
+            status: o.status.as_str(),
+            submitted_at: o.submitted_at,
+        }
+    }
+}
+
+/// An account with what it holds and its open orders: `paddock account show`.
+#[derive(Serialize)]
+pub struct AccountDetail {
+    #[serde(flatten)]
+    pub account: AccountView,
+    /// Cash plus the holdings at the market's prices.
+    pub equity: String,
+    pub positions: Vec<PositionLine>,
+    pub open_orders: Vec<OrderLine>,
+}
+
+/// One account, by id or by account number, with its positions and open orders.
+pub async fn show_account(store: &dyn Store, id: &str) -> Result<AccountDetail, AdminError> {
     let id = id.trim();
     let account = match id.parse::<AccountId>() {
         Ok(uuid) => store.account(uuid).await?,
@@ -285,10 +351,35 @@ pub async fn show_account(store: &dyn Store, id: &str) -> Result<AccountView, Ad
             .into_iter()
             .find(|a| a.account_number == id),
     };
-    account
-        .as_ref()
-        .map(AccountView::from)
-        .ok_or_else(|| not_found(format!("no account with id or number {id}"), "account"))
+    let account = account
+        .ok_or_else(|| not_found(format!("no account with id or number {id}"), "account"))?;
+    // Valuing needs only the prices; the clock's mode does not matter here.
+    let market = Market::new(&store.prices().await?, MarketClock::default());
+    let holdings = store.holdings(account.id).await?;
+    let positions: Vec<PositionLine> = holdings
+        .iter()
+        .map(|(symbol, h)| {
+            let price = market.price(symbol).unwrap_or(h.avg_entry_price);
+            PositionLine {
+                symbol: symbol.to_string(),
+                qty: wire::amount(h.qty),
+                avg_entry_price: wire::amount(h.avg_entry_price),
+                price: wire::amount(price),
+                market_value: wire::amount(h.qty * price),
+            }
+        })
+        .collect();
+    let held: Decimal = holdings
+        .iter()
+        .map(|(symbol, h)| h.qty * market.price(symbol).unwrap_or(h.avg_entry_price))
+        .sum();
+    let open_orders = store.orders(account.id, &OrderQuery::all_open()).await?;
+    Ok(AccountDetail {
+        equity: wire::amount(account.cash + held),
+        account: AccountView::from(&account),
+        positions,
+        open_orders: open_orders.iter().map(OrderLine::from).collect(),
+    })
 }
 
 pub async fn create_account(

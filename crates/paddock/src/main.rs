@@ -478,6 +478,43 @@ fn describe_account(a: &admin::AccountView) -> String {
     )
 }
 
+fn describe_account_detail(a: &admin::AccountDetail) -> String {
+    let mut text = format!("{}, equity {}", describe_account(&a.account), a.equity);
+    text.push_str(&format!("\npositions: {}", a.positions.len()));
+    for p in &a.positions {
+        text.push_str(&format!(
+            "\n  {} {} at {} (bought at {}), worth {}",
+            p.qty, p.symbol, p.price, p.avg_entry_price, p.market_value
+        ));
+    }
+    text.push_str(&format!("\nopen orders: {}", a.open_orders.len()));
+    for o in &a.open_orders {
+        let amount = match (&o.qty, &o.notional) {
+            (Some(qty), _) => qty.clone(),
+            (None, Some(notional)) => format!("${notional} of"),
+            (None, None) => String::new(),
+        };
+        let price = match (&o.limit_price, &o.stop_price) {
+            (Some(limit), Some(stop)) => format!(" at stop {stop}, limit {limit}"),
+            (Some(price), None) | (None, Some(price)) => format!(" at {price}"),
+            (None, None) => String::new(),
+        };
+        text.push_str(&format!(
+            "\n  {} {} {} {} {}{} {}, {} ({})",
+            o.id,
+            o.side,
+            amount,
+            o.symbol,
+            o.kind,
+            price,
+            o.time_in_force,
+            o.status,
+            o.client_order_id
+        ));
+    }
+    text
+}
+
 async fn account_command(
     store: &dyn Store,
     command: AccountCommand,
@@ -500,7 +537,7 @@ async fn account_command(
         }
         AccountCommand::Show { id } => {
             let a = admin::show_account(store, &id).await?;
-            out.print(&a, || describe_account(&a))
+            out.print(&a, || describe_account_detail(&a))
         }
     }
 }

@@ -28,20 +28,6 @@ pub mod orders;
 pub mod positions;
 pub mod watchlists;
 
-/// Every open order of an account (core's engine caps how many there can be).
-pub fn all_open() -> OrderQuery {
-    OrderQuery {
-        open: Some(true),
-        after: None,
-        until: None,
-        limit: paddock_core::trading::engine::MAX_OPEN_ORDERS,
-        ascending: true,
-        symbols: Vec::new(),
-        side: None,
-        nested: false,
-    }
-}
-
 /// The market's prices now, from the node's cache (dropped whenever a price is set).
 pub async fn market(state: &AppState) -> Result<Arc<Market>, ApiError> {
     let load = async {
@@ -65,7 +51,7 @@ pub async fn account_state(state: &AppState, id: AccountId) -> Result<Arc<Accoun
         };
         let config = state.store.account_config(id).await?;
         let holdings = state.store.holdings(id).await?;
-        let open_orders = state.store.orders(id, &all_open()).await?;
+        let open_orders = state.store.orders(id, &OrderQuery::all_open()).await?;
         Ok(Some(Arc::new(AccountState {
             account,
             config,

@@ -683,7 +683,7 @@ pub(super) async fn cancel_every_open(
     account: AccountId,
 ) -> Result<Vec<CancelStatus>, ApiError> {
     let mut statuses = Vec::new();
-    for order in state.store.orders(account, &super::all_open()).await? {
+    for order in state.store.orders(account, &OrderQuery::all_open()).await? {
         let now = state.clock.now();
         let result = engine::cancel(state.store.as_ref(), account, order.id, now).await;
         statuses.push(match result {

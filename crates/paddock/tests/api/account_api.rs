@@ -747,3 +747,53 @@ async fn malformed_groups_are_422_and_change_nothing() {
         json!([])
     );
 }
+
+#[tokio::test]
+async fn the_cli_shows_an_accounts_positions_and_open_orders() {
+    let (app, token) = trading_app().await;
+    buy(&app, &token, "AAPL", 3).await;
+    let limit = json!({"symbol": "MSFT", "qty": 2, "side": "buy", "type": "limit",
+                       "limit_price": "300.5", "time_in_force": "gtc",
+                       "client_order_id": "cli-visible"});
+    ok_json(post_order(&app, &token, limit).await).await;
+
+    let paper = app.fx.paper.to_string();
+    let show = |json: bool| {
+        let mut args = vec!["--database", app.db.url.as_str()];
+        if json {
+            args.push("--json");
+        }
+        args.extend(["account", "show", paper.as_str()]);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_paddock"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let shown: Value = serde_json::from_str(&show(true)).unwrap();
+    assert_eq!(shown["id"], paper.as_str());
+    assert_eq!(shown["cash"], "99430");
+    assert_eq!(shown["equity"], "100000");
+    assert_eq!(
+        shown["positions"],
+        json!([{"symbol": "AAPL", "qty": "3",
+        "avg_entry_price": "190", "price": "190", "market_value": "570"}])
+    );
+    let orders = shown["open_orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0]["client_order_id"], "cli-visible");
+    assert_eq!(orders[0]["limit_price"], "300.5");
+    assert_eq!(orders[0]["status"], "new");
+
+    let text = show(false);
+    assert!(text.contains("3 AAPL at 190"), "{text}");
+    assert!(
+        text.contains("buy 2 MSFT limit at 300.5 gtc, new (cli-visible)"),
+        "{text}"
+    );
+}
