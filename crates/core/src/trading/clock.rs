@@ -126,6 +126,15 @@ impl TradingDay {
     pub fn close_at(&self) -> DateTime<Utc> {
         new_york::new_york_instant(self.date, self.close)
     }
+
+    /// The instants the extended session (pre-market to after-hours) opens and closes.
+    pub fn session_open_at(&self) -> DateTime<Utc> {
+        new_york::new_york_instant(self.date, self.session_open)
+    }
+
+    pub fn session_close_at(&self) -> DateTime<Utc> {
+        new_york::new_york_instant(self.date, self.session_close)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -168,6 +177,30 @@ impl MarketClock {
             MarketMode::AlwaysOpen => true,
             MarketMode::Nyse => nyse_day(to_new_york(now).date_naive())
                 .is_some_and(|day| day.open_at() <= now && now < day.close_at()),
+        }
+    }
+
+    /// Whether the extended session runs at `now`: from the pre-market open, inclusive,
+    /// to the after-hours close, exclusive (04:00–20:00 New York on a trading day).
+    /// Always true in [`MarketMode::AlwaysOpen`].
+    pub fn is_extended_open(&self, now: DateTime<Utc>) -> bool {
+        match self.mode {
+            MarketMode::AlwaysOpen => true,
+            MarketMode::Nyse => nyse_day(to_new_york(now).date_naive())
+                .is_some_and(|day| day.session_open_at() <= now && now < day.session_close_at()),
+        }
+    }
+
+    /// The first after-hours close strictly after `now`: when an extended-hours day
+    /// order ends. A year ahead in [`MarketMode::AlwaysOpen`], as
+    /// [`Self::next_close_after`].
+    pub fn next_extended_close_after(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self.mode {
+            MarketMode::AlwaysOpen => now + ALWAYS_OPEN_HORIZON,
+            MarketMode::Nyse => nyse_days_from(now)
+                .map(|day| day.session_close_at())
+                .find(|close| *close > now)
+                .expect("NYSE closes within every week"),
         }
     }
 

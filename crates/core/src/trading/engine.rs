@@ -15,9 +15,9 @@ use crate::trading::groups::OrderRequest;
 use crate::trading::market::Market;
 use crate::trading::orders::{
     Amount, Crossing, Fill, FillEvent, Holding, NewOrder, Order, OrderClass, OrderPatch,
-    OrderRejection, OrderStatus, Side, TimeInForce, TradeEvent, TradeEventKind, apply_fill,
-    qty_for_notional,
+    OrderRejection, OrderStatus, Side, TradeEvent, TradeEventKind, apply_fill, qty_for_notional,
 };
+use crate::trading::timing;
 
 /// Open orders one account may have at once: far more than anyone places by hand, few
 /// enough that reading them all (for buying power, and the matcher) stays cheap.
@@ -117,6 +117,7 @@ pub async fn submit_request(
 ) -> Result<(Order, Vec<Order>), EngineError> {
     let price = market.price(&asset.symbol).ok_or(EngineError::NotFound)?;
     let (first, legs) = request.split(price)?;
+    timing::admit(&first, market, now)?;
     let mut tx = store.begin().await?;
     let cash = tx.lock_cash(account).await?.ok_or(EngineError::NotFound)?;
     let open = tx.open_orders_of(account).await?.len();
@@ -127,7 +128,7 @@ pub async fn submit_request(
         .into());
     }
     let funds = funds(&mut tx, account, cash, asset, market, None).await?;
-    let open_now = market.is_open(now);
+    let open_now = timing::session_open(&first, market, now);
     let mut order = Order::new(OrderId::random(), account, asset, &first, open_now, now);
     order.class = request.class;
     admit(&mut tx, &order, &first, price, &funds).await?;
@@ -171,6 +172,7 @@ pub async fn replace(
     }
     let new = old.patched(patch)?;
     new.validate()?;
+    timing::admit(&new, market, now)?;
     let asset = crate::trading::assets::find(old.symbol.as_str()).ok_or(EngineError::NotFound)?;
     let funds = funds(&mut tx, account, cash, &asset, market, Some(&old)).await?;
     let mut order = Order::new(
@@ -178,7 +180,7 @@ pub async fn replace(
         account,
         &asset,
         &new,
-        market.is_open(now),
+        timing::session_open(&new, market, now),
         now,
     );
     order.replaces = Some(old.id);
@@ -239,8 +241,8 @@ async fn admit(
     Ok(())
 }
 
-/// Works a just-placed order while the market is open: fills it when the price
-/// allows, cancels an IOC or FOK that cannot fill, else lets it rest.
+/// Works a just-placed order when it may trade now: fills it when the price allows,
+/// cancels an IOC, FOK or auction order that cannot fill, else lets it rest.
 async fn work_now(
     tx: &mut Box<dyn Tx>,
     order: Order,
@@ -249,12 +251,12 @@ async fn work_now(
     market: &Market,
     now: DateTime<Utc>,
 ) -> Result<Order, EngineError> {
-    if !market.is_open(now) {
+    if !timing::can_trade(&order, market, now) {
         return Ok(order);
     }
     Ok(match order.trigger.at(price) {
         Crossing::Fill(at) => fill(tx, order, at, funds, market, now).await?,
-        Crossing::Rest(_) if matches!(order.time_in_force, TimeInForce::Ioc | TimeInForce::Fok) => {
+        Crossing::Rest(_) if timing::ends_unfilled(&order) => {
             close(tx, order, OrderStatus::Canceled, now).await?
         }
         Crossing::Rest(trigger) => rest(tx, order, trigger, now).await?,
@@ -475,13 +477,6 @@ pub async fn cancel(
     Ok(order)
 }
 
-/// A day order placed while the market was open expires when that session closes.
-fn session_over(order: &Order, market: &Market, now: DateTime<Utc>) -> bool {
-    order.time_in_force == TimeInForce::Day
-        && order.status != OrderStatus::Accepted
-        && now >= market.clock().next_close_after(order.submitted_at)
-}
-
 /// Whether [`work`] would change `order` now: checked without a unit of work, so that
 /// the matcher opens one only for the orders that fill, expire, start or move.
 pub fn needs_work(order: &Order, market: &Market, now: DateTime<Utc>) -> bool {
@@ -492,11 +487,11 @@ pub fn needs_work(order: &Order, market: &Market, now: DateTime<Utc>) -> bool {
     let Some(price) = market.price(&order.symbol) else {
         return false;
     };
-    if session_over(order, market, now) {
+    if timing::expired(order, market, now) {
         return true;
     }
-    if !market.is_open(now) {
-        return false;
+    if !timing::can_trade(order, market, now) {
+        return order.status == OrderStatus::Accepted && market.is_open(now);
     }
     order.status == OrderStatus::Accepted
         || match order.trigger.at(price) {
@@ -529,19 +524,22 @@ pub async fn work(
     let Some(price) = market.price(&order.symbol) else {
         return Ok(None);
     };
-    let was = order.status;
-    let worked = if session_over(&order, market, now) {
-        Some(close(&mut tx, order, OrderStatus::Expired, now).await?)
-    } else if market.is_open(now) {
-        let order = if order.status == OrderStatus::Accepted {
-            Order {
-                status: OrderStatus::New,
-                updated_at: now,
-                ..order
-            }
-        } else {
-            order
+    // An order accepted while the market was closed is new once it opens.
+    let promoted = order.status == OrderStatus::Accepted && market.is_open(now);
+    let order = if promoted {
+        let order = Order {
+            status: OrderStatus::New,
+            updated_at: now,
+            ..order
         };
+        tx.update_order(&order).await?;
+        order
+    } else {
+        order
+    };
+    let worked = if timing::expired(&order, market, now) {
+        Some(close(&mut tx, order, OrderStatus::Expired, now).await?)
+    } else if timing::can_trade(&order, market, now) {
         match order.trigger.at(price) {
             Crossing::Fill(at) => {
                 let funds =
@@ -557,19 +555,18 @@ pub async fn work(
                     Err(e) => return Err(e),
                 }
             }
-            // An IOC or FOK order placed while closed gets one chance, at the open.
-            Crossing::Rest(_)
-                if matches!(order.time_in_force, TimeInForce::Ioc | TimeInForce::Fok) =>
-            {
+            // An IOC or FOK order placed while closed gets one chance, at the open;
+            // an auction order, its auction.
+            Crossing::Rest(_) if timing::ends_unfilled(&order) => {
                 Some(close(&mut tx, order, OrderStatus::Canceled, now).await?)
             }
-            Crossing::Rest(trigger) if trigger != order.trigger || order.status != was => {
+            Crossing::Rest(trigger) if trigger != order.trigger => {
                 Some(rest(&mut tx, order, trigger, now).await?)
             }
-            Crossing::Rest(_) => None,
+            Crossing::Rest(_) => promoted.then_some(order),
         }
     } else {
-        None
+        promoted.then_some(order)
     };
     if let Some(order) = &worked {
         tx.touch_account(order.account_id, now).await?;

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use crate::store::FillRecord;
 use crate::trading::assets::Symbol;
-use crate::trading::clock::{EXTENDED_CLOSE, EXTENDED_OPEN, MarketClock, new_york, to_new_york};
+use crate::trading::clock::{MarketClock, new_york, to_new_york};
 use crate::trading::market::Market;
 use crate::trading::orders::{Fill, Holding, Side, wire_enum};
 
@@ -195,7 +195,7 @@ fn moments(
         let shown = match request.reporting {
             Reporting::Continuous => true,
             Reporting::MarketHours => clock.is_open(at),
-            Reporting::ExtendedHours => in_extended_session(clock, at),
+            Reporting::ExtendedHours => clock.is_extended_open(at),
         };
         if shown && valued >= created_at {
             out.push(Moment { shown: at, valued });
@@ -206,16 +206,6 @@ fn moments(
         at += step;
     }
     Ok(out)
-}
-
-fn in_extended_session(clock: MarketClock, at: DateTime<Utc>) -> bool {
-    let local = to_new_york(at);
-    let date: NaiveDate = local.date_naive();
-    match clock.trading_day(date) {
-        Some(day) if day.session_open == NaiveTime::MIN => true,
-        Some(_) => (EXTENDED_OPEN..EXTENDED_CLOSE).contains(&local.time()),
-        None => false,
-    }
 }
 
 /// The history `request` asks for, or why it cannot be given.

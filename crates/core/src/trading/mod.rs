@@ -10,4 +10,5 @@ pub mod groups;
 pub mod history;
 pub mod market;
 pub mod orders;
+pub mod timing;
 pub mod watchlists;

@@ -285,6 +285,14 @@ impl NewOrder {
                 self.kind
             )));
         }
+        if matches!(self.time_in_force, TimeInForce::Opg | TimeInForce::Cls)
+            && !matches!(self.kind, OrderType::Market | OrderType::Limit)
+        {
+            return Err(invalid(format!(
+                "{} orders are market or limit orders",
+                self.time_in_force
+            )));
+        }
         if self.extended_hours
             && !(self.kind == OrderType::Limit && self.time_in_force == TimeInForce::Day)
         {

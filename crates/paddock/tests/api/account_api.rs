@@ -797,3 +797,95 @@ async fn the_cli_shows_an_accounts_positions_and_open_orders() {
         "{text}"
     );
 }
+
+/// Moves the app's clock to `at` (tokens live until revoked, so they survive it).
+fn travel_to(app: &TestApp, at: &str) {
+    let at: chrono::DateTime<chrono::Utc> = at.parse().unwrap();
+    app.clock.advance(at - app.clock.now());
+}
+
+#[tokio::test]
+async fn time_in_force_follows_nyse_sessions() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.market = paddock_core::trading::clock::MarketClock::new(
+            paddock_core::trading::clock::MarketMode::Nyse,
+        )
+    })
+    .await;
+    let token = app.token_for(&app.fx.client, app.fx.paper, "trading").await;
+    let order = |tif: &str, kind: &str, extra: Value| {
+        let mut body = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": kind,
+                              "time_in_force": tif});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    // Tuesday 2026-11-24, 08:00 in New York: pre-market.
+    travel_to(&app, "2026-11-24T13:00:00Z");
+    let opg = ok_json(post_order(&app, &token, order("opg", "market", json!({}))).await).await;
+    assert_eq!(opg["status"], "accepted");
+    let early = json!({"limit_price": "200", "extended_hours": true});
+    let pre_market = ok_json(post_order(&app, &token, order("day", "limit", early)).await).await;
+    assert_eq!(
+        pre_market["status"], "filled",
+        "extended hours trade before the open"
+    );
+    let regular = json!({"limit_price": "200"});
+    let waits = ok_json(post_order(&app, &token, order("day", "limit", regular)).await).await;
+    assert_eq!(waits["status"], "accepted");
+    let cls = ok_json(post_order(&app, &token, order("cls", "market", json!({}))).await).await;
+    assert_eq!(cls["status"], "accepted");
+    let stop_opg = order("opg", "stop", json!({"stop_price": "200"}));
+    assert_alpaca_error(
+        post_order(&app, &token, stop_opg).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+
+    // The open: the opening auction's order and the waiting day order fill.
+    travel_to(&app, "2026-11-24T14:30:01Z");
+    wait_for_status(&app, &token, opg["id"].as_str().unwrap(), "filled").await;
+    wait_for_status(&app, &token, waits["id"].as_str().unwrap(), "filled").await;
+    wait_for_status(&app, &token, cls["id"].as_str().unwrap(), "new").await;
+    let late_opg = order("opg", "market", json!({}));
+    assert_alpaca_error(
+        post_order(&app, &token, late_opg).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let gtc = ok_json(
+        post_order(
+            &app,
+            &token,
+            order("gtc", "limit", json!({"limit_price": "100"})),
+        )
+        .await,
+    )
+    .await;
+
+    // 15:55: too late for the closing auction; at the close, the CLS order fills.
+    travel_to(&app, "2026-11-24T20:55:00Z");
+    let late_cls = order("cls", "market", json!({}));
+    assert_alpaca_error(
+        post_order(&app, &token, late_cls).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    travel_to(&app, "2026-11-24T21:00:01Z");
+    wait_for_status(&app, &token, cls["id"].as_str().unwrap(), "filled").await;
+
+    // A GTC order outlives the session, but not ninety days.
+    travel_to(&app, "2026-11-25T15:00:00Z");
+    assert_eq!(
+        get_json(
+            &app,
+            &token,
+            &format!("/v2/orders/{}", gtc["id"].as_str().unwrap())
+        )
+        .await["status"],
+        "new"
+    );
+    travel_to(&app, "2027-02-23T15:00:00Z");
+    wait_for_status(&app, &token, gtc["id"].as_str().unwrap(), "expired").await;
+}
