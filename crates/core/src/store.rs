@@ -262,7 +262,7 @@ pub trait GrantTx: Send {
 /// without `commit`, it rolls back). On SQLite it holds the write lock from its start;
 /// on PostgreSQL it is one transaction.
 #[async_trait]
-pub trait Tx: GrantTx + TradingTx + Send {
+pub trait Tx: GrantTx + TradingTx + MarketTx + Send {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
@@ -409,6 +409,25 @@ pub trait MarketStore {
         price: Decimal,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+}
+
+/// The price walk's unit of work: the last tick taken (locked, so that one node takes
+/// each), and the prices it moves.
+#[async_trait]
+pub trait MarketTx: Send {
+    /// The last tick the walk took, locking it for this unit of work; `None` before
+    /// the first.
+    async fn lock_walk(&mut self) -> StoreResult<Option<i64>>;
+    async fn set_walk_tick(&mut self, tick: i64) -> StoreResult<()>;
+    async fn stored_prices(&mut self) -> StoreResult<Vec<StoredPrice>>;
+    async fn put_price(
+        &mut self,
+        symbol: &Symbol,
+        price: Decimal,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Tells every node that prices changed in this unit of work.
+    async fn touch_prices(&mut self, now: DateTime<Utc>) -> StoreResult<()>;
 }
 
 /// Which of an account's orders a list asks for (Alpaca's filters, checked by the

@@ -9,6 +9,7 @@ use std::path::Path;
 use chrono::Duration;
 use clap::ArgAction;
 use paddock_core::trading::clock::{MarketClock, MarketMode};
+use paddock_core::trading::walk::Walk;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -19,6 +20,20 @@ pub struct ServeArgs {
     /// `--demo`, else `nyse`.
     #[arg(long, env = "PADDOCK_MARKET")]
     pub market: Option<MarketMode>,
+
+    /// Move every price by a seeded random walk (at most 0.2% a tick); the same seed
+    /// from the same prices gives the same path. Off unless given.
+    #[arg(long, env = "PADDOCK_PRICE_WALK_SEED")]
+    pub price_walk_seed: Option<u64>,
+
+    /// Seconds between the walk's ticks.
+    #[arg(
+        long,
+        env = "PADDOCK_PRICE_WALK_SECS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u32).range(1..=86_400)
+    )]
+    pub price_walk_secs: u32,
 
     /// Log lines as text (coloured only on a terminal) or as one JSON object each.
     #[arg(long, env = "PADDOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -121,6 +136,8 @@ pub struct ConfigFile {
     pub token_ttl_secs: Option<u32>,
     pub database_timeout_secs: Option<u32>,
     pub market: Option<String>,
+    pub price_walk_seed: Option<u64>,
+    pub price_walk_secs: Option<u32>,
     pub log_format: Option<LogFormat>,
 }
 
@@ -161,6 +178,14 @@ impl ConfigFile {
                 self.database_timeout_secs.map(|n| n.to_string()),
             ),
             ("market", self.market.clone()),
+            (
+                "price_walk_seed",
+                self.price_walk_seed.map(|n| n.to_string()),
+            ),
+            (
+                "price_walk_secs",
+                self.price_walk_secs.map(|n| n.to_string()),
+            ),
             ("log_format", self.log_format.map(|f| f.as_str().to_owned())),
         ];
         let serve = serve
@@ -198,6 +223,8 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// The paper market's hours.
     pub market: MarketClock,
+    /// The random walk of prices, if on.
+    pub walk: Option<Walk>,
     /// Whether the client IP comes from `X-Forwarded-For` (see `--trust-proxy`).
     pub trust_proxy: bool,
     /// How often the tokens' last-use times, gathered in memory, are written.
@@ -219,6 +246,7 @@ impl Settings {
             token_ttl: None,
             session_ttl: Duration::hours(12),
             market: MarketClock::new(MarketMode::Nyse),
+            walk: None,
             trust_proxy: false,
             usage_flush_every: std::time::Duration::from_secs(15),
         }
@@ -248,6 +276,10 @@ impl ServeArgs {
             } else {
                 MarketMode::Nyse
             })),
+            walk: self.price_walk_seed.map(|seed| Walk {
+                seed,
+                every: Duration::seconds(i64::from(self.price_walk_secs)),
+            }),
             ..Settings::new(&issuer)
         })
     }

@@ -744,6 +744,8 @@ mod tests {
             token_ttl_secs: Some(60),
             database_timeout_secs: Some(1),
             market: Some("always-open".into()),
+            price_walk_seed: Some(1),
+            price_walk_secs: Some(5),
             log_format: Some(LogFormat::Json),
         };
         let (_, keys) = every_key.values();

@@ -26,6 +26,7 @@ use crate::openapi::ApiDoc;
 use crate::state::{AppState, Throttles};
 use crate::{oauth, ops, pages, trading};
 use paddock_core::store::Invalidation;
+use paddock_core::trading::walk::Walk;
 use paddock_core::trading::{assets, engine};
 
 /// Every JSON endpoint, each registered together with its OpenAPI description by
@@ -102,6 +103,10 @@ pub async fn run(
     let background = tokio::spawn(background_work(state.clone()));
     let follower = tokio::spawn(follow_invalidations(state.clone(), seen));
     let matcher = tokio::spawn(match_orders(state.clone()));
+    let walker = state
+        .settings
+        .walk
+        .map(|walk| tokio::spawn(walk_prices(state.clone(), walk)));
     let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
@@ -109,6 +114,9 @@ pub async fn run(
     background.abort();
     follower.abort();
     matcher.abort();
+    if let Some(walker) = walker {
+        walker.abort();
+    }
     flush_last_used(&state).await;
     served
 }
@@ -190,6 +198,23 @@ const MATCH_EVERY: Duration = Duration::from_millis(250);
 /// was closed, and expires day orders after their session, on every node: the engine's
 /// account lock lets one node do each, and the price a CLI sets in another process
 /// reaches the market cache through the invalidation log.
+/// Takes the price walk's ticks as they come (whichever node takes one, the others
+/// find it taken); the matcher then works what the new prices cross.
+async fn walk_prices(state: AppState, walk: Walk) {
+    let every = walk.every.to_std().unwrap_or(Duration::from_secs(5));
+    let mut tick = tokio::time::interval(every.min(MATCH_EVERY * 4));
+    loop {
+        tick.tick().await;
+        match paddock_core::trading::walk::advance(state.store.as_ref(), &walk, state.clock.now())
+            .await
+        {
+            Ok(true) => state.caches.apply(&Invalidation::Prices),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not move the prices"),
+        }
+    }
+}
+
 async fn match_orders(state: AppState) {
     let mut tick = tokio::time::interval(MATCH_EVERY);
     loop {

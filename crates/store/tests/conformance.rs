@@ -221,6 +221,7 @@ conformance! {
     nodes::the_change_feed_wakes_after_a_change,
     nodes::a_follower_of_the_log_misses_nothing,
     market::prices_are_set_replaced_and_listed_exactly,
+    market::the_walk_takes_each_tick_once_and_follows_its_seed,
     trading::orders_fill_rest_cancel_and_keep_exact_amounts,
     account_records::configurations_default_and_are_kept_per_account,
     account_records::watchlists_keep_order_names_and_owners,

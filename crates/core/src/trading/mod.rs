@@ -11,4 +11,5 @@ pub mod history;
 pub mod market;
 pub mod orders;
 pub mod timing;
+pub mod walk;
 pub mod watchlists;

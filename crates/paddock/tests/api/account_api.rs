@@ -889,3 +889,33 @@ async fn time_in_force_follows_nyse_sessions() {
     travel_to(&app, "2027-02-23T15:00:00Z");
     wait_for_status(&app, &token, gtc["id"].as_str().unwrap(), "expired").await;
 }
+
+#[tokio::test]
+async fn a_server_with_a_price_walk_moves_prices() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.market = paddock_core::trading::clock::MarketClock::new(
+            paddock_core::trading::clock::MarketMode::AlwaysOpen,
+        );
+        s.walk = Some(paddock_core::trading::walk::Walk {
+            seed: 5,
+            every: chrono::TimeDelta::milliseconds(100),
+        });
+    })
+    .await;
+    let token = app.token_for(&app.fx.client, app.fx.paper, "trading").await;
+    buy(&app, &token, "AAPL", 1).await;
+    let started = std::time::Instant::now();
+    loop {
+        let position = get_json(&app, &token, "/v2/positions/AAPL").await;
+        let price = dec(&position["current_price"]);
+        if price != Decimal::from(190) {
+            assert_eq!(price.round_dp(2), price, "the walk moves in cents");
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the price never moved"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -1,6 +1,6 @@
 -- Replacing orders (PATCH /v2/orders/{id}), bracket/OCO/OTO groups, account
--- configurations, watchlists, and finding a fill by its execution id (the activities'
--- page token).
+-- configurations, watchlists, the price walk, and finding a fill by its execution id
+-- (the activities' page token).
 
 ALTER TABLE orders ADD COLUMN replaces UUID;
 ALTER TABLE orders ADD COLUMN replaced_by UUID;
@@ -47,3 +47,13 @@ CREATE TABLE watchlist_symbols (
 
 CREATE INDEX trade_events_by_execution ON trade_events (execution_id)
     WHERE execution_id IS NOT NULL;
+
+-- The price walk's last tick: one row, locked by the unit of work that takes a tick.
+CREATE TABLE price_walk (
+    id   SMALLINT NOT NULL,
+    tick BIGINT,
+    CONSTRAINT price_walk_pkey PRIMARY KEY (id),
+    CONSTRAINT price_walk_one_row CHECK (id = 1)
+);
+
+INSERT INTO price_walk (id, tick) VALUES (1, NULL);

@@ -1,6 +1,6 @@
 -- Replacing orders (PATCH /v2/orders/{id}), bracket/OCO/OTO groups, account
--- configurations, watchlists, and finding a fill by its execution id (the activities'
--- page token).
+-- configurations, watchlists, the price walk, and finding a fill by its execution id
+-- (the activities' page token).
 
 ALTER TABLE orders ADD COLUMN replaces TEXT;
 ALTER TABLE orders ADD COLUMN replaced_by TEXT;
@@ -41,3 +41,11 @@ CREATE TABLE watchlist_symbols (
 
 CREATE INDEX trade_events_by_execution ON trade_events (execution_id)
     WHERE execution_id IS NOT NULL;
+
+-- The price walk's last tick: one row, locked by the unit of work that takes a tick.
+CREATE TABLE price_walk (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    tick INTEGER
+) STRICT;
+
+INSERT INTO price_walk (id, tick) VALUES (1, NULL);

@@ -1,14 +1,14 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use paddock_core::money::{from_nanos, to_nanos};
-use paddock_core::store::{Invalidation, MarketStore, StoreResult, StoredPrice};
+use paddock_core::store::{Invalidation, MarketStore, MarketTx, StoreResult, StoredPrice};
 use paddock_core::trading::assets::Symbol;
 use rust_decimal::Decimal;
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
 
 use super::nodes::log_invalidation;
-use super::{SqliteStore, backend, corrupt, parse_ts, ts};
+use super::{SqliteStore, SqliteTx, backend, corrupt, parse_ts, ts};
 
 fn price_from_row(row: &SqliteRow) -> StoreResult<StoredPrice> {
     let symbol: String = row.try_get("symbol").map_err(backend)?;
@@ -17,6 +17,27 @@ fn price_from_row(row: &SqliteRow) -> StoreResult<StoredPrice> {
         price: from_nanos(row.try_get("price_nanos").map_err(backend)?),
         updated_at: parse_ts(row.try_get("updated_at").map_err(backend)?)?,
     })
+}
+
+/// Sets `symbol`'s price in the transaction `tx`.
+async fn upsert_price(
+    tx: &mut Transaction<'static, Sqlite>,
+    symbol: &Symbol,
+    price: Decimal,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let nanos = to_nanos(price).map_err(|e| corrupt(format!("price: {e}")))?;
+    sqlx::query(
+        "INSERT INTO prices (symbol, price_nanos, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (symbol) DO UPDATE SET price_nanos = $2, updated_at = $3",
+    )
+    .bind(symbol.as_str())
+    .bind(nanos)
+    .bind(ts(now))
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -48,19 +69,52 @@ impl MarketStore for SqliteStore {
         price: Decimal,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let nanos = to_nanos(price).map_err(|e| corrupt(format!("price: {e}")))?;
         let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO prices (symbol, price_nanos, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (symbol) DO UPDATE SET price_nanos = $2, updated_at = $3",
-        )
-        .bind(symbol.as_str())
-        .bind(nanos)
-        .bind(ts(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        upsert_price(&mut tx, symbol, price, now).await?;
         log_invalidation(&mut tx, &Invalidation::Prices, now).await?;
         tx.commit().await.map_err(backend)
+    }
+}
+
+#[async_trait]
+impl MarketTx for SqliteTx {
+    async fn lock_walk(&mut self) -> StoreResult<Option<i64>> {
+        // The unit of work already holds SQLite's write lock (BEGIN IMMEDIATE).
+        sqlx::query_scalar("SELECT tick FROM price_walk WHERE id = 1")
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(backend)
+    }
+
+    async fn set_walk_tick(&mut self, tick: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE price_walk SET tick = $1 WHERE id = 1")
+            .bind(tick)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn stored_prices(&mut self) -> StoreResult<Vec<StoredPrice>> {
+        sqlx::query("SELECT symbol, price_nanos, updated_at FROM prices ORDER BY symbol")
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(price_from_row)
+            .collect()
+    }
+
+    async fn put_price(
+        &mut self,
+        symbol: &Symbol,
+        price: Decimal,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        upsert_price(&mut self.tx, symbol, price, now).await
+    }
+
+    async fn touch_prices(&mut self, now: DateTime<Utc>) -> StoreResult<()> {
+        log_invalidation(&mut self.tx, &Invalidation::Prices, now).await
     }
 }

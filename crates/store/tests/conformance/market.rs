@@ -41,3 +41,40 @@ pub async fn prices_are_set_replaced_and_listed_exactly(b: &Backend) {
         "unchanged"
     );
 }
+
+pub async fn the_walk_takes_each_tick_once_and_follows_its_seed(b: &Backend) {
+    use paddock_core::trading::assets;
+    use paddock_core::trading::walk::{self, Walk};
+
+    let store = b.store.as_ref();
+    let w = Walk {
+        seed: 11,
+        every: chrono::TimeDelta::seconds(5),
+    };
+    // The first call only marks where the walk starts.
+    assert!(!walk::advance(store, &w, at(0)).await.unwrap());
+    assert!(store.prices().await.unwrap().is_empty());
+    let aapl = Symbol::parse("AAPL").unwrap();
+    store
+        .set_price(&aapl, Decimal::from(100), at(1))
+        .await
+        .unwrap();
+
+    // Three ticks later, concurrently from two "nodes": the ticks are taken once.
+    let (one, two) = tokio::join!(
+        walk::advance(store, &w, at(15)),
+        walk::advance(store, &w, at(15))
+    );
+    assert!(one.unwrap() ^ two.unwrap(), "exactly one takes the ticks");
+    let start = w.tick(at(0));
+    let expected = (start + 1..=start + 3).fold(Decimal::from(100), |p, k| w.step(&aapl, p, k));
+    assert_eq!(store.price(&aapl).await.unwrap().unwrap().price, expected);
+    let spy = assets::find("SPY").unwrap();
+    let spy_expected =
+        (start + 1..=start + 3).fold(spy.reference_price, |p, k| w.step(&spy.symbol, p, k));
+    assert_eq!(
+        store.price(&spy.symbol).await.unwrap().unwrap().price,
+        spy_expected
+    );
+    assert!(!walk::advance(store, &w, at(16)).await.unwrap());
+}
