@@ -28,6 +28,11 @@ struct Cluster {
 
 impl Cluster {
     async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Two nodes started with `extra` `serve` flags.
+    async fn start_with(extra: &[&str]) -> Self {
         let db = TestDb::new().await;
         let store = paddock_store::open(&DatabaseUrl::parse(&db.url).unwrap())
             .await
@@ -36,8 +41,8 @@ impl Cluster {
         drop(store);
         let (a, b) = (free_address(), free_address());
         Self {
-            a: Served::node(&db.url, &a, &[]),
-            b: Served::node(&db.url, &b, &[]),
+            a: Served::node(&db.url, &a, extra),
+            b: Served::node(&db.url, &b, extra),
             fx,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -397,4 +402,95 @@ async fn a_node_killed_mid_issuance_loses_no_answered_token() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn orders_on_two_nodes_fill_on_a_cli_price_move_and_never_overspend() {
+    let cluster = Cluster::start_with(&["--market", "always-open"]).await;
+    let code = cluster.code(&cluster.a).await;
+    let token = access_token(cluster.redeem(&cluster.a, &code, REDIRECT_URI).await).await;
+    let order = |node: &Served, body: Value| {
+        cluster
+            .http
+            .post(format!("{}/paper/v2/orders", node.base))
+            .bearer_auth(&token)
+            .json(&body)
+    };
+    let limit = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "limit",
+                       "limit_price": "180", "time_in_force": "gtc"});
+    let placed: Value = order(&cluster.a, limit)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(placed["status"], "new", "{placed}");
+
+    // The operator's CLI, a third process, moves the price; a node's matcher fills it.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paddock"))
+        .args(["--database", &cluster.db.url, "price", "set", "AAPL", "179"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = format!(
+        "{}/paper/v2/orders/{}",
+        cluster.b.base,
+        placed["id"].as_str().unwrap()
+    );
+    let started = Instant::now();
+    loop {
+        let seen: Value = cluster
+            .http
+            .get(&path)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if seen["status"] == "filled" {
+            assert_eq!(seen["filled_avg_price"], "179");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(3), "{seen}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Twenty market buys of 50 shares ($8,950 each) race over both nodes: as many
+    // fill as the $99,821 left covers, and no more.
+    let buy = json!({"symbol": "AAPL", "qty": 50, "side": "buy", "type": "market",
+                     "time_in_force": "day"});
+    let sends: Vec<_> = (0..20)
+        .map(|i| {
+            let node = if i % 2 == 0 { &cluster.a } else { &cluster.b };
+            tokio::spawn(order(node, buy.clone()).send())
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for send in sends {
+        statuses.push(send.await.unwrap().unwrap().status());
+    }
+    let filled = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::FORBIDDEN)
+        .count();
+    assert_eq!((filled, refused), (11, 9), "{statuses:?}");
+    let account: Value = cluster
+        .http
+        .get(format!("{}/paper/v2/account", cluster.a.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(account["cash"], "1371");
 }
