@@ -9,8 +9,8 @@ use rust_decimal::Decimal;
 
 use crate::env::Env;
 use crate::ids::{AccountId, BrokerId, BrokerKeyId, ClientId, UserId};
+use crate::oauth::redirect::RedirectUri;
 use crate::password::{Email, PasswordHash};
-use crate::redirect::RedirectUri;
 use crate::secret::{BrokerSecret, ClientSecret, Digest};
 
 /// A partner that calls the Broker API and owns accounts and OAuth clients.
@@ -130,7 +130,7 @@ impl Client {
 
     /// The registered redirect URI that `requested` matches, if any.
     pub fn redirect_uri_for(&self, requested: &str) -> Option<&RedirectUri> {
-        crate::redirect::find_match(&self.redirect_uris, requested)
+        crate::oauth::redirect::find_match(&self.redirect_uris, requested)
     }
 
     /// Whether this client may be granted an account of `env` (SPEC §2).

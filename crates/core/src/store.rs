@@ -2,17 +2,17 @@
 //! backend (SQLite, PostgreSQL) implements them, and the handlers do not change when
 //! the backend does. Single-record reads and writes are methods of the store; a change
 //! of several records is a unit of work ([`Store::begin`]), whose rules live in core
-//! (for example [`crate::grant::redeem`]) rather than in each backend.
+//! (for example [`crate::oauth::grant::redeem`]) rather than in each backend.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::grant::{CodeGrant, GrantSummary, NewToken, TokenGrant};
 use crate::ids::{
     AccountId, BrokerId, BrokerKeyId, ClientId, GrantId, OrderId, UserId, WatchlistId,
 };
 use crate::model::{Account, Broker, Client, ClientStatus, User};
+use crate::oauth::grant::{CodeGrant, GrantSummary, NewToken, TokenGrant};
 use crate::password::Email;
 use crate::secret::Digest;
 use crate::throttle::ThrottleWindow;

@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use paddock_core::grant::TokenGrant;
 use paddock_core::ids::AccountId;
 use paddock_core::model::Account;
+use paddock_core::oauth::grant::TokenGrant;
 use paddock_core::secret::Digest;
 use paddock_core::store::Invalidation;
 use paddock_core::trading::assets::Symbol;
@@ -195,9 +195,9 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
 mod tests {
     use chrono::DateTime;
     use paddock_core::env::Env;
-    use paddock_core::grant::AccountBinding;
     use paddock_core::ids::{AccountId, BrokerId, ClientId, GrantId, UserId};
-    use paddock_core::scope::ScopeSet;
+    use paddock_core::oauth::grant::AccountBinding;
+    use paddock_core::oauth::scope::ScopeSet;
 
     use super::*;
 

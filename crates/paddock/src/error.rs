@@ -9,8 +9,8 @@ use axum::Json;
 use axum::http::header::{CACHE_CONTROL, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use paddock_core::error::{OAuthError, OAuthErrorCode};
-use paddock_core::scope::Scope;
+use paddock_core::oauth::error::{OAuthError, OAuthErrorCode};
+use paddock_core::oauth::scope::Scope;
 use paddock_core::store::{Conflict, StoreError};
 use serde::Serialize;
 

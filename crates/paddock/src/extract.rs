@@ -6,8 +6,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use paddock_core::error::OAuthError;
 use paddock_core::form::Params;
+use paddock_core::oauth::error::OAuthError;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;

@@ -13,12 +13,12 @@ use std::sync::{Arc, Once};
 
 use chrono::{DateTime, Duration, Utc};
 use paddock_core::env::Env;
-use paddock_core::grant::{AccountBinding, CodeGrant, NewToken};
 use paddock_core::ids::{AccountId, BrokerId, BrokerKeyId, ClientId, GrantId, UserId};
 use paddock_core::model::{Account, Broker, Client, ClientStatus, User};
+use paddock_core::oauth::grant::{AccountBinding, CodeGrant, NewToken};
+use paddock_core::oauth::redirect::RedirectUri;
+use paddock_core::oauth::scope::ScopeSet;
 use paddock_core::password::{Email, PasswordHash};
-use paddock_core::redirect::RedirectUri;
-use paddock_core::scope::ScopeSet;
 use paddock_core::secret::Digest;
 use paddock_core::store::Store;
 use paddock_store::{DatabaseUrl, open};

@@ -12,9 +12,9 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use paddock_core::env::Env;
-use paddock_core::grant::TokenRefusal;
 use paddock_core::ids::{AccountId, ClientId, UserId};
-use paddock_core::scope::{Scope, ScopeSet};
+use paddock_core::oauth::grant::TokenRefusal;
+use paddock_core::oauth::scope::{Scope, ScopeSet};
 use paddock_core::secret::AccessToken;
 use paddock_core::store::StoreError;
 

@@ -3,10 +3,10 @@
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
-use paddock_core::error::OAuthError;
 use paddock_core::form::{Params, decode};
 use paddock_core::ids::ClientId;
 use paddock_core::model::Client;
+use paddock_core::oauth::error::OAuthError;
 use paddock_core::secret::ClientSecret;
 
 use super::basic::parse_basic;

@@ -11,12 +11,12 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use paddock_core::authorize::{self, AuthorizationRequest, AuthorizeError};
-use paddock_core::consent::Offer;
 use paddock_core::form::Params;
-use paddock_core::grant::CodeGrant;
 use paddock_core::ids::AccountId;
 use paddock_core::model::User;
+use paddock_core::oauth::authorize::{self, AuthorizationRequest, AuthorizeError};
+use paddock_core::oauth::consent::Offer;
+use paddock_core::oauth::grant::CodeGrant;
 use paddock_core::secret::AuthCode;
 
 use crate::pages::login::{self, LoginContext};

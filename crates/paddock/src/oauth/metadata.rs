@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use paddock_core::scope::Scope;
+use paddock_core::oauth::scope::Scope;
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -7,7 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use axum::http::header::{CACHE_CONTROL, PRAGMA};
 use axum::response::{IntoResponse, Response};
-use paddock_core::error::OAuthError;
+use paddock_core::oauth::error::OAuthError;
 use paddock_core::secret::AccessToken;
 use paddock_core::store::Invalidation;
 use utoipa::ToSchema;

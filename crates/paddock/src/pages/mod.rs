@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Router, middleware};
 use chrono::{DateTime, Utc};
 use paddock_core::model::User;
-use paddock_core::scope::ScopeSet;
+use paddock_core::oauth::scope::ScopeSet;
 use url::Url;
 
 use crate::oauth::authorize;

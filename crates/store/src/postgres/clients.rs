@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use paddock_core::ids::{BrokerId, ClientId};
 use paddock_core::model::{Client, ClientStatus};
-use paddock_core::redirect::RedirectUri;
+use paddock_core::oauth::redirect::RedirectUri;
 use paddock_core::secret::Digest;
 use paddock_core::store::{ClientStore, Invalidation, StoreResult};
 use sqlx::postgres::PgRow;

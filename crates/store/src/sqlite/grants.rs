@@ -1,11 +1,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use paddock_core::grant::{AccountBinding, CodeGrant, GrantSummary, NewToken, TokenGrant};
 use paddock_core::ids::ClientId;
 use paddock_core::ids::{AccountId, GrantId, UserId};
 use paddock_core::model::ClientStatus;
-use paddock_core::pkce::CodeChallenge;
-use paddock_core::scope::ScopeSet;
+use paddock_core::oauth::grant::{AccountBinding, CodeGrant, GrantSummary, NewToken, TokenGrant};
+use paddock_core::oauth::pkce::CodeChallenge;
+use paddock_core::oauth::scope::ScopeSet;
 use paddock_core::secret::Digest;
 use paddock_core::store::{
     CodeState, Conflict, GrantStore, GrantTx, Invalidation, Missing, StoreError, StoreResult,

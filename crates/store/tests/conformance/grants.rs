@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use paddock_core::grant::{Redemption, RedemptionRequest, TokenIssue, redeem};
 use paddock_core::ids::{GrantId, UserId};
 use paddock_core::model::ClientStatus;
-use paddock_core::pkce::{CodeChallenge, CodeVerifier};
+use paddock_core::oauth::grant::{Redemption, RedemptionRequest, TokenIssue, redeem};
+use paddock_core::oauth::pkce::{CodeChallenge, CodeVerifier};
 use paddock_core::secret::Digest;
 use paddock_core::store::{CodeState, Store};
 

@@ -2,9 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use paddock_core::grant::{Redemption, RedemptionRequest, TokenIssue, redeem};
 use paddock_core::ids::GrantId;
 use paddock_core::model::ClientStatus;
+use paddock_core::oauth::grant::{Redemption, RedemptionRequest, TokenIssue, redeem};
 use paddock_core::secret::Digest;
 use paddock_core::store::{Invalidation, StoreError};
 use paddock_core::throttle::ThrottleWindow;

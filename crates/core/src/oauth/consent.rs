@@ -1,9 +1,9 @@
 //! Which of a user's accounts a consent page offers to an app (SPEC §2, seed 002).
 
 use crate::env::Env;
-use crate::grant::AccountBinding;
 use crate::ids::AccountId;
 use crate::model::{Account, Client};
+use crate::oauth::grant::AccountBinding;
 
 /// The accounts the user is asked to connect: the live account, when there is one to
 /// offer, and the paper accounts, of which the user picks one.

@@ -9,12 +9,12 @@ use std::borrow::Cow;
 use url::form_urlencoded;
 
 use crate::env::Env;
-use crate::error::{OAuthError, OAuthErrorCode};
 use crate::form::Params;
 use crate::ids::ClientId;
 use crate::model::Client;
-use crate::pkce::CodeChallenge;
-use crate::scope::ScopeSet;
+use crate::oauth::error::{OAuthError, OAuthErrorCode};
+use crate::oauth::pkce::CodeChallenge;
+use crate::oauth::scope::ScopeSet;
 
 /// A checked authorization request from a trusted client.
 #[derive(Clone, Debug)]

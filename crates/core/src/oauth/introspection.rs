@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::grant::TokenGrant;
 use crate::ids::{BrokerId, ClientId};
+use crate::oauth::grant::TokenGrant;
 
 /// The authenticated caller of the introspection endpoint (RFC 7662 §2.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,9 +45,9 @@ mod tests {
 
     use super::*;
     use crate::env::Env;
-    use crate::grant::AccountBinding;
     use crate::ids::{AccountId, GrantId, UserId};
-    use crate::scope::ScopeSet;
+    use crate::oauth::grant::AccountBinding;
+    use crate::oauth::scope::ScopeSet;
 
     fn grant(client: &ClientId, broker: BrokerId) -> TokenGrant {
         let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();

@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 
 use crate::env::Env;
-use crate::error::OAuthError;
 use crate::ids::{AccountId, BrokerId, ClientId, GrantId, UserId};
-use crate::pkce::{CodeChallenge, CodeVerifier};
-use crate::scope::ScopeSet;
+use crate::oauth::error::OAuthError;
+use crate::oauth::pkce::{CodeChallenge, CodeVerifier};
+use crate::oauth::scope::ScopeSet;
 use crate::secret::Digest;
 use crate::store::{CodeState, Store, StoreResult};
 
