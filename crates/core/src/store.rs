@@ -482,8 +482,26 @@ pub trait TradingStore {
     async fn open_orders(&self) -> StoreResult<Vec<Order>>;
     /// The legs of the groups whose first orders are `parents`, oldest first.
     async fn legs(&self, account: AccountId, parents: &[OrderId]) -> StoreResult<Vec<Order>>;
+    /// The account's trade events after `after` (a sequence number), oldest first, each
+    /// with its order as stored now: what the trade-updates streams deliver.
+    async fn trade_events_after(
+        &self,
+        account: AccountId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<StreamEvent>>;
+    /// The sequence number of the account's latest trade event (0 before the first).
+    async fn latest_trade_event(&self, account: AccountId) -> StoreResult<i64>;
     /// The account's fills (from the trade events), as its activities list them.
     async fn fills(&self, account: AccountId, query: &FillQuery) -> StoreResult<Vec<FillRecord>>;
+}
+
+/// A trade event as the streams read it back: its place in the log and its order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamEvent {
+    pub seq: i64,
+    pub event: TradeEvent,
+    pub order: Order,
 }
 
 /// Which fills an activities page or a portfolio history asks for.

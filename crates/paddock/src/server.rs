@@ -36,7 +36,8 @@ use paddock_core::trading::{assets, engine};
 /// document) holds by construction, not by test (axum cannot list its routes): every
 /// JSON route is registered on an [`OpenApiRouter`] merged here, whose undocumented
 /// `route`, `route_service` and `nest_service` are banned by `clippy.toml`. HTML pages,
-/// `/metrics` and `/openapi.json` are not JSON APIs, and are plain axum routes.
+/// `/metrics`, `/openapi.json` and the trade stream's WebSocket are not JSON APIs, and
+/// are plain axum routes.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::router())
@@ -54,6 +55,8 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .merge(ops::plain_router(Arc::new(doc)))
         .merge(pages::router())
+        .merge(trading::stream_router(Env::Live))
+        .nest("/paper", trading::stream_router(Env::Paper))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -177,6 +180,8 @@ async fn follow_invalidations(state: AppState, seen: Option<i64>) {
                 Ok(changes) => {
                     for (seq, change) in changes {
                         state.caches.apply(&change);
+                        // No receiver (no stream open) is not an error.
+                        let _ = state.changes.send(change);
                         seen = seq;
                     }
                 }

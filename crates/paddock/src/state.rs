@@ -5,13 +5,17 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use paddock_core::secret::Digest;
-use paddock_core::store::Store;
-use tokio::sync::Semaphore;
+use paddock_core::store::{Invalidation, Store};
+use tokio::sync::{Semaphore, broadcast};
 
 use crate::cache::Caches;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::throttle::{FailureThrottle, LoginThrottle};
+
+/// Changes kept for a stream that has not read them yet; one that falls further behind
+/// reads its events from the store instead (nothing is lost, only the hint).
+const CHANGES_BUFFER: usize = 4_096;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -27,6 +31,9 @@ pub struct AppState {
     /// tens of milliseconds), so that a burst of logins queues instead of exhausting
     /// memory.
     pub password_checks: Arc<Semaphore>,
+    /// Every change the invalidation log tells this node of, from any node: what the
+    /// trade streams listen to (an account's new events, a revoked token).
+    pub changes: broadcast::Sender<Invalidation>,
 }
 
 impl AppState {
@@ -41,6 +48,7 @@ impl AppState {
             password_checks: Arc::new(Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             )),
+            changes: broadcast::channel(CHANGES_BUFFER).0,
         }
     }
 }

@@ -576,6 +576,50 @@ impl Order {
         }
     }
 
+    /// The order as it stood just after `event` (the store keeps only its state now):
+    /// what a trade update shows.
+    pub fn as_of(&self, event: &TradeEvent) -> Order {
+        let mut order = Order {
+            filled_qty: Decimal::ZERO,
+            filled_avg_price: None,
+            filled_at: None,
+            canceled_at: None,
+            expired_at: None,
+            replaced_by: None,
+            replaced_at: None,
+            updated_at: event.at,
+            ..self.clone()
+        };
+        match event.kind {
+            TradeEventKind::New => {
+                order.status = match self.status {
+                    OrderStatus::Held | OrderStatus::Accepted => self.status,
+                    _ => OrderStatus::New,
+                };
+            }
+            TradeEventKind::Fill => {
+                order.status = OrderStatus::Filled;
+                order.filled_qty = event.fill.map_or(self.filled_qty, |f| f.qty);
+                order.filled_avg_price = event.fill.map(|f| f.price);
+                order.filled_at = Some(event.at);
+            }
+            TradeEventKind::Canceled => {
+                order.status = OrderStatus::Canceled;
+                order.canceled_at = Some(event.at);
+            }
+            TradeEventKind::Expired => {
+                order.status = OrderStatus::Expired;
+                order.expired_at = Some(event.at);
+            }
+            TradeEventKind::Replaced => {
+                order.status = OrderStatus::Replaced;
+                order.replaced_by = self.replaced_by;
+                order.replaced_at = Some(event.at);
+            }
+        }
+        order
+    }
+
     /// The group the order belongs to, named by its first order; `None` for a simple
     /// order.
     pub fn group(&self) -> Option<OrderId> {
@@ -698,6 +742,18 @@ pub enum TradeEventKind {
 }
 
 impl TradeEventKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            TradeEventKind::New,
+            TradeEventKind::Fill,
+            TradeEventKind::Canceled,
+            TradeEventKind::Expired,
+            TradeEventKind::Replaced,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == s)
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             TradeEventKind::New => "new",

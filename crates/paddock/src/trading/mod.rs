@@ -26,6 +26,7 @@ pub mod configurations;
 pub mod history;
 pub mod orders;
 pub mod positions;
+pub mod stream;
 pub mod watchlists;
 
 /// The market's prices now, from the node's cache (dropped whenever a price is set).
@@ -85,6 +86,15 @@ pub fn query_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
                 .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
         })
         .map_err(|_| query_error(name, value, "give an RFC 3339 time or a date"))
+}
+
+/// The trade-updates stream on the `env` base: a WebSocket, so a plain route rather
+/// than an OpenAPI operation (the README and SPEC §3.5 describe its protocol).
+pub fn stream_router(env: Env) -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/stream", axum::routing::get(stream::trade_stream))
+        .route("/stream/", axum::routing::get(stream::trade_stream))
+        .layer(Extension(Base(env)))
 }
 
 /// The Trading API on the `env` base, each endpoint registered with its description.

@@ -25,6 +25,7 @@ mod process;
 mod readme;
 mod standards;
 mod storage;
+mod stream;
 mod testdb;
 mod token;
 mod trading;

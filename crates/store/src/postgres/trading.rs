@@ -7,13 +7,14 @@ use chrono::{DateTime, Utc};
 use paddock_core::ids::{AccountId, OrderId};
 use paddock_core::money::to_nanos;
 use paddock_core::store::{
-    FillQuery, FillRecord, Invalidation, OrderQuery, StoreResult, TradingStore, TradingTx,
+    FillQuery, FillRecord, Invalidation, OrderQuery, StoreResult, StreamEvent, TradingStore,
+    TradingTx,
 };
 use paddock_core::trading::assets::Symbol;
 use paddock_core::trading::config::AccountConfig;
 use paddock_core::trading::orders::{
-    Amount, Holding, Order, OrderClass, OrderStatus, OrderType, Side, TimeInForce, TradeEvent,
-    Trigger,
+    Amount, FillEvent, Holding, Order, OrderClass, OrderStatus, OrderType, Side, TimeInForce,
+    TradeEvent, TradeEventKind, Trigger,
 };
 use rust_decimal::Decimal;
 use sqlx::postgres::PgRow;
@@ -244,6 +245,67 @@ impl TradingStore for PgStore {
         .iter()
         .map(order_from_row)
         .collect()
+    }
+
+    async fn trade_events_after(
+        &self,
+        account: AccountId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<StreamEvent>> {
+        let order_columns: Vec<String> = ORDER_COLUMNS
+            .split(", ")
+            .map(|c| format!("o.{c}"))
+            .collect();
+        let sql = format!(
+            "SELECT e.seq AS ev_seq, e.event AS ev_kind, e.at AS ev_at, e.price AS ev_price, \
+             e.qty AS ev_qty, e.position_qty AS ev_position_qty, \
+             e.execution_id AS ev_execution_id, {} FROM trade_events e \
+             JOIN orders o ON o.id = e.order_id \
+             WHERE e.account_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3",
+            order_columns.join(", ")
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(account.as_uuid())
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|row| {
+                let order = order_from_row(row)?;
+                let execution: Option<Uuid> = row.try_get("ev_execution_id").map_err(backend)?;
+                let fill = match execution {
+                    Some(execution_id) => Some(FillEvent {
+                        price: decimal(row, "ev_price")?,
+                        qty: decimal(row, "ev_qty")?,
+                        position_qty: decimal(row, "ev_position_qty")?,
+                        execution_id,
+                    }),
+                    None => None,
+                };
+                Ok(StreamEvent {
+                    seq: row.try_get("ev_seq").map_err(backend)?,
+                    event: TradeEvent {
+                        account_id: account,
+                        order_id: order.id,
+                        kind: wire(row, "ev_kind", TradeEventKind::parse)?,
+                        at: row.try_get("ev_at").map_err(backend)?,
+                        fill,
+                    },
+                    order,
+                })
+            })
+            .collect()
+    }
+
+    async fn latest_trade_event(&self, account: AccountId) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM trade_events WHERE account_id = $1")
+            .bind(account.as_uuid())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
     }
 
     async fn fills(&self, account: AccountId, query: &FillQuery) -> StoreResult<Vec<FillRecord>> {

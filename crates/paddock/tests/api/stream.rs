@@ -1,0 +1,215 @@
+//! The trade-updates WebSocket (SPEC §3.5) with a real WebSocket client: the
+//! authentication exchange, listening, one message per order event, frames of both
+//! kinds, and the stream closed when its token is revoked.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use paddock_core::env::Env;
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+use crate::helpers::TestApp;
+use crate::trading::{post_order, trading_app};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn connect(app: &TestApp, env: Env, path: &str) -> Socket {
+    let url = app.api(env, path).replacen("http://", "ws://", 1);
+    connect_async(url)
+        .await
+        .expect("the stream accepts a WebSocket")
+        .0
+}
+
+/// The next JSON message, within two seconds; `None` when the server closed.
+async fn next(socket: &mut Socket) -> Option<Value> {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(2), socket.next())
+            .await
+            .expect("a message within two seconds");
+        match message {
+            Some(Ok(Message::Text(text))) => return Some(serde_json::from_str(&text).unwrap()),
+            Some(Ok(Message::Binary(bytes))) => {
+                return Some(serde_json::from_slice(&bytes).unwrap());
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+            Some(Ok(other)) => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, value: Value) {
+    socket
+        .send(Message::Text(value.to_string().into()))
+        .await
+        .unwrap();
+}
+
+fn authenticate(token: &str) -> Value {
+    json!({"action": "authenticate", "data": {"oauth_token": token}})
+}
+
+async fn listening(app: &TestApp, token: &str) -> Socket {
+    let mut socket = connect(app, Env::Paper, "/stream").await;
+    send(&mut socket, authenticate(token)).await;
+    assert_eq!(
+        next(&mut socket).await.unwrap(),
+        json!({"stream": "authorization", "data": {"status": "authorized", "action": "authenticate"}})
+    );
+    send(
+        &mut socket,
+        json!({"action": "listen", "data": {"streams": ["trade_updates"]}}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut socket).await.unwrap(),
+        json!({"stream": "listening", "data": {"streams": ["trade_updates"]}})
+    );
+    socket
+}
+
+/// The next trade update's `data`.
+async fn update(socket: &mut Socket) -> Value {
+    let message = next(socket).await.expect("a trade update");
+    assert_eq!(message["stream"], "trade_updates", "{message}");
+    message["data"].clone()
+}
+
+#[tokio::test]
+async fn every_order_event_is_one_trade_update() {
+    let (app, token) = trading_app().await;
+    let mut socket = listening(&app, &token).await;
+
+    let market = json!({"symbol": "AAPL", "qty": 2, "side": "buy", "type": "market",
+                        "time_in_force": "day"});
+    let order: Value = post_order(&app, &token, market).await.json().await.unwrap();
+    let new = update(&mut socket).await;
+    assert_eq!(new["event"], "new");
+    assert_eq!(new["order"]["id"], order["id"]);
+    assert_eq!(new["order"]["status"], "new", "the order as it stood then");
+    assert!(new["timestamp"].is_string() && new.get("price").is_none());
+    let fill = update(&mut socket).await;
+    assert_eq!(fill["event"], "fill");
+    assert_eq!((&fill["price"], &fill["qty"]), (&json!("190"), &json!("2")));
+    assert_eq!(fill["position_qty"], "2");
+    assert!(uuid::Uuid::parse_str(fill["execution_id"].as_str().unwrap()).is_ok());
+    assert_eq!(fill["order"]["status"], "filled");
+    assert_eq!(fill["order"]["filled_qty"], "2");
+
+    // A limit order rests, is replaced, and the replacement is canceled.
+    let limit = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "limit",
+                       "limit_price": "150", "time_in_force": "gtc"});
+    let resting: Value = post_order(&app, &token, limit).await.json().await.unwrap();
+    assert_eq!(update(&mut socket).await["event"], "new");
+    let path = format!("/v2/orders/{}", resting["id"].as_str().unwrap());
+    let replacement: Value = app
+        .http
+        .patch(app.api(Env::Paper, &path))
+        .bearer_auth(&token)
+        .json(&json!({"limit_price": "151"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let replaced = update(&mut socket).await;
+    assert_eq!(replaced["event"], "replaced");
+    assert_eq!(replaced["order"]["replaced_by"], replacement["id"]);
+    assert_eq!(update(&mut socket).await["order"]["id"], replacement["id"]);
+    let path = format!("/v2/orders/{}", replacement["id"].as_str().unwrap());
+    app.http
+        .delete(app.api(Env::Paper, &path))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let canceled = update(&mut socket).await;
+    assert_eq!(canceled["event"], "canceled");
+    assert_eq!(canceled["order"]["status"], "canceled");
+
+    // Another account's orders are not this stream's.
+    let other = app
+        .token_for(&app.fx.client, app.fx.paper2, "trading")
+        .await;
+    let theirs = json!({"symbol": "SPY", "qty": 1, "side": "buy", "type": "market",
+                        "time_in_force": "day"});
+    post_order(&app, &other, theirs).await;
+    let quiet = tokio::time::timeout(Duration::from_millis(1_500), socket.next()).await;
+    assert!(
+        quiet.is_err() || matches!(quiet, Ok(Some(Ok(Message::Ping(_))))),
+        "{quiet:?}"
+    );
+}
+
+#[tokio::test]
+async fn nothing_comes_before_the_reply_to_authenticate() {
+    let (app, token) = trading_app().await;
+    let mut socket = connect(&app, Env::Paper, "/stream/").await;
+    let early = tokio::time::timeout(Duration::from_millis(500), socket.next()).await;
+    assert!(early.is_err(), "the server spoke first: {early:?}");
+    // Binary frames carry JSON as well as text frames do.
+    let auth = authenticate(&token).to_string().into_bytes();
+    socket.send(Message::Binary(auth.into())).await.unwrap();
+    assert_eq!(
+        next(&mut socket).await.unwrap()["data"]["status"],
+        "authorized"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_token_is_told_so_and_the_stream_closes() {
+    let (app, token) = trading_app().await;
+    for (env, token) in [
+        (Env::Paper, "not-a-token".to_owned()),
+        // The fixture's paper token reaches no live account.
+        (Env::Live, token.clone()),
+    ] {
+        let mut socket = connect(&app, env, "/stream").await;
+        send(&mut socket, authenticate(&token)).await;
+        assert_eq!(
+            next(&mut socket).await.unwrap(),
+            json!({"stream": "authorization", "data": {"status": "unauthorized", "action": "authenticate"}})
+        );
+        assert_eq!(next(&mut socket).await, None, "then the connection closes");
+    }
+    // Listening before authenticating is refused the same way.
+    let mut socket = connect(&app, Env::Paper, "/stream").await;
+    send(
+        &mut socket,
+        json!({"action": "listen", "data": {"streams": ["trade_updates"]}}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut socket).await.unwrap()["data"]["status"],
+        "unauthorized"
+    );
+    assert_eq!(next(&mut socket).await, None);
+}
+
+#[tokio::test]
+async fn a_revoked_tokens_stream_closes_within_a_second() {
+    let (app, token) = trading_app().await;
+    let mut socket = listening(&app, &token).await;
+    let revoked = app
+        .http
+        .delete(format!("{}/v1/oauth/token/{token}", app.base))
+        .basic_auth(&app.fx.broker.key_id, Some(&app.fx.broker.secret))
+        .send()
+        .await
+        .unwrap();
+    assert!(revoked.status().is_success(), "{}", revoked.status());
+    let started = std::time::Instant::now();
+    let told = next(&mut socket).await.unwrap();
+    assert_eq!(told["data"]["status"], "unauthorized");
+    assert_eq!(next(&mut socket).await, None);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
