@@ -110,14 +110,6 @@ pub trait AccountStore {
     async fn accounts(&self) -> StoreResult<Vec<Account>>;
     /// The account's trading configuration (the default until one is set).
     async fn account_config(&self, id: AccountId) -> StoreResult<AccountConfig>;
-    /// Sets it, and tells every node the account changed; `Missing` when the account
-    /// does not exist.
-    async fn set_account_config(
-        &self,
-        id: AccountId,
-        config: &AccountConfig,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
 }
 
 /// An account's watchlists. Each write checks that the watchlist is the account's, so
@@ -134,13 +126,14 @@ pub trait WatchlistStore {
     /// `Conflict::WatchlistNameTaken` when the account has one by that name;
     /// `Conflict::TooManyWatchlists` when it has `MAX_WATCHLISTS` already.
     async fn create_watchlist(&self, watchlist: &Watchlist) -> StoreResult<()>;
-    /// Renames it and replaces its symbols; `false` when the account has no such list.
+    /// Renames it, or replaces its symbols, or both (`None` keeps what it has), in one
+    /// write; `false` when the account has no such list.
     async fn replace_watchlist(
         &self,
         account: AccountId,
         id: WatchlistId,
-        name: &str,
-        symbols: &[Symbol],
+        name: Option<&str>,
+        symbols: Option<&[Symbol]>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
     /// Appends a symbol; `Conflict::SymbolInWatchlist` when it is there already.
@@ -400,6 +393,10 @@ pub trait MarketStore {
 
     async fn price(&self, symbol: &Symbol) -> StoreResult<Option<StoredPrice>>;
 
+    /// The last tick the price walk took (`None` before the first): read without a
+    /// lock, so that a node can see a tick taken before opening a unit of work.
+    async fn walk_tick(&self) -> StoreResult<Option<i64>>;
+
     /// Sets (or replaces) the price of `symbol`, and tells every node; the caller has
     /// checked that it is a listed symbol and a positive amount of at most nine
     /// decimals.
@@ -445,8 +442,6 @@ pub struct OrderQuery {
     /// Only these symbols, when not empty.
     pub symbols: Vec<Symbol>,
     pub side: Option<Side>,
-    /// Leave out legs (a list that nests them under their first order).
-    pub nested: bool,
 }
 
 impl OrderQuery {
@@ -461,7 +456,6 @@ impl OrderQuery {
             ascending: true,
             symbols: Vec::new(),
             side: None,
-            nested: false,
         }
     }
 }
@@ -539,6 +533,12 @@ pub struct FillRecord {
 pub trait TradingTx: Send {
     async fn lock_cash(&mut self, account: AccountId) -> StoreResult<Option<Decimal>>;
     async fn account_config(&mut self, account: AccountId) -> StoreResult<AccountConfig>;
+    async fn set_account_config(
+        &mut self,
+        account: AccountId,
+        config: &AccountConfig,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     async fn set_cash(&mut self, account: AccountId, cash: Decimal) -> StoreResult<()>;
     /// Tells every node that the account's cash, orders or holdings changed in this unit
     /// of work.

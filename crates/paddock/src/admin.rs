@@ -369,10 +369,7 @@ pub async fn show_account(store: &dyn Store, id: &str) -> Result<AccountDetail, 
             }
         })
         .collect();
-    let held: Decimal = holdings
-        .iter()
-        .map(|(symbol, h)| h.qty * market.price(symbol).unwrap_or(h.avg_entry_price))
-        .sum();
+    let held = market.value_of(&holdings);
     let open_orders = store.orders(account.id, &OrderQuery::all_open()).await?;
     Ok(AccountDetail {
         equity: wire::amount(account.cash + held),

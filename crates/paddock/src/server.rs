@@ -199,10 +199,6 @@ async fn follow_invalidations(state: AppState, seen: Option<i64>) {
 /// How often resting orders are checked against the market.
 const MATCH_EVERY: Duration = Duration::from_millis(250);
 
-/// Fills resting orders when the price crosses, starts orders placed while the market
-/// was closed, and expires day orders after their session, on every node: the engine's
-/// account lock lets one node do each, and the price a CLI sets in another process
-/// reaches the market cache through the invalidation log.
 /// Takes the price walk's ticks as they come (whichever node takes one, the others
 /// find it taken); the matcher then works what the new prices cross.
 async fn walk_prices(state: AppState, walk: Walk) {
@@ -220,6 +216,10 @@ async fn walk_prices(state: AppState, walk: Walk) {
     }
 }
 
+/// Fills resting orders when the price crosses, starts orders placed while the market
+/// was closed, and expires day orders after their session, on every node: the engine's
+/// account lock lets one node do each, and the price a CLI sets in another process
+/// reaches the market cache through the invalidation log.
 async fn match_orders(state: AppState) {
     let mut tick = tokio::time::interval(MATCH_EVERY);
     loop {

@@ -3,8 +3,11 @@
 //! that does not sell short, so the margin multiplier is 1 and `no_shorting` stays
 //! true; `suspend_trade` refuses new orders and `fractional_trading` fractional ones.
 
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use crate::ids::AccountId;
+use crate::store::{Store, StoreError};
 use crate::trading::orders::wire_enum;
 
 wire_enum!(
@@ -109,6 +112,36 @@ impl ConfigPatch {
                 .unwrap_or(config.max_options_trading_level),
         })
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A setting the patch cannot make: 422, with what to change.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the account does not exist")]
+    Missing,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Applies `patch` to the account's configuration in one unit of work (the account
+/// locked, so that concurrent patches of different settings both land), and tells
+/// every node. Returns the configuration now.
+pub async fn update(
+    store: &dyn Store,
+    account: AccountId,
+    patch: &ConfigPatch,
+    now: DateTime<Utc>,
+) -> Result<AccountConfig, ConfigError> {
+    let mut tx = store.begin().await?;
+    tx.lock_cash(account).await?.ok_or(ConfigError::Missing)?;
+    let current = tx.account_config(account).await?;
+    let config = patch.apply(&current).map_err(ConfigError::Invalid)?;
+    tx.set_account_config(account, &config, now).await?;
+    tx.touch_account(account, now).await?;
+    tx.commit().await?;
+    Ok(config)
 }
 
 #[cfg(test)]

@@ -170,6 +170,7 @@ pub async fn replace(
     if !old.status.is_open() {
         return Err(EngineError::NotReplaceable(old.status));
     }
+    crate::trading::groups::check_replace(&old, patch)?;
     let new = old.patched(patch)?;
     new.validate()?;
     timing::admit(&new, market, now)?;
@@ -230,9 +231,10 @@ async fn admit(
     if config.suspend_trade {
         return Err(OrderRejection::Suspended.into());
     }
-    if new.is_fractional() && !config.fractional_trading {
+    // Selling a fraction of a position only reduces it: allowed whatever the setting.
+    if new.is_fractional() && new.side == Side::Buy && !config.fractional_trading {
         return Err(OrderRejection::Invalid(
-            "fractional trading is turned off in this account's configurations".into(),
+            "fractional buys are turned off in this account's configurations".into(),
         )
         .into());
     }
@@ -266,17 +268,15 @@ async fn work_now(
 /// Refuses, before anything is stored, an order the account could not cover at its
 /// commitment price (what it will hold back while open).
 fn check_funds(order: &Order, price: Decimal, funds: &Funds) -> Result<(), OrderRejection> {
-    let reserved = Order {
-        status: OrderStatus::New,
-        ..order.clone()
-    };
+    // A held leg (its shares come with its entry's fill) and a group's second leg
+    // (its sibling holds the shares) hold nothing back: nothing to check.
     match order.side {
-        Side::Buy if reserved.reserved_cash(price) > funds.buying_power => {
+        Side::Buy if order.reserved_cash(price) > funds.buying_power => {
             Err(OrderRejection::InsufficientBuyingPower)
         }
-        Side::Sell if reserved.reserved_qty(price) > funds.sellable => {
+        Side::Sell if order.reserved_qty(price) > funds.sellable => {
             Err(OrderRejection::InsufficientQty {
-                requested: reserved.reserved_qty(price).normalize(),
+                requested: order.reserved_qty(price).normalize(),
                 available: funds.sellable.max(Decimal::ZERO).normalize(),
             })
         }
@@ -356,7 +356,8 @@ async fn fill(
 }
 
 /// Cancels the open orders of `order`'s group other than `order`: the legs of an
-/// entry that ended unfilled, the sibling of a leg that filled or ended.
+/// entry that ended unfilled, the sibling of a leg that filled or ended (never the
+/// entry of a bracket or OTO).
 async fn cancel_rest_of_group(
     tx: &mut Box<dyn Tx>,
     order: &Order,
@@ -366,7 +367,10 @@ async fn cancel_rest_of_group(
         return Ok(());
     };
     let mut members = tx.legs_of(order.account_id, root).await?;
+    // An OCO's first order is a sibling of its leg; a bracket's or OTO's is the entry,
+    // which its legs' ending does not end.
     if root != order.id
+        && order.class == OrderClass::Oco
         && let Some(first) = tx.order_of(order.account_id, root).await?
     {
         members.push(first);
@@ -494,6 +498,7 @@ pub fn needs_work(order: &Order, market: &Market, now: DateTime<Utc>) -> bool {
         return order.status == OrderStatus::Accepted && market.is_open(now);
     }
     order.status == OrderStatus::Accepted
+        || timing::ends_unfilled(order)
         || match order.trigger.at(price) {
             Crossing::Fill(_) => true,
             Crossing::Rest(trigger) => trigger != order.trigger,
@@ -525,7 +530,8 @@ pub async fn work(
         return Ok(None);
     };
     // An order accepted while the market was closed is new once it opens.
-    let promoted = order.status == OrderStatus::Accepted && market.is_open(now);
+    let promoted = order.status == OrderStatus::Accepted
+        && (market.is_open(now) || timing::can_trade(&order, market, now));
     let order = if promoted {
         let order = Order {
             status: OrderStatus::New,

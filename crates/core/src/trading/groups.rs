@@ -7,7 +7,7 @@
 use rust_decimal::Decimal;
 
 use crate::trading::orders::{
-    Amount, NewOrder, OrderClass, OrderRejection, OrderType, Side, TimeInForce,
+    Amount, NewOrder, Order, OrderClass, OrderPatch, OrderRejection, OrderType, Side, TimeInForce,
 };
 
 /// The stop-loss leg as requested: a stop, or a stop-limit when it has a limit.
@@ -174,6 +174,20 @@ impl OrderRequest {
         }
         Ok((first, legs))
     }
+}
+
+/// Whether a group's order may be replaced by `patch`: its prices may move, but not
+/// its quantity or time in force, which its group shares (a leg sells what its entry
+/// bought).
+pub fn check_replace(order: &Order, patch: &OrderPatch) -> Result<(), OrderRejection> {
+    if order.class != OrderClass::Simple && (patch.qty.is_some() || patch.time_in_force.is_some()) {
+        return Err(invalid(format!(
+            "the qty and time_in_force of a {} order's orders cannot be replaced; replace its \
+             prices, or cancel it and place it again",
+            order.class
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use crate::store::StoredPrice;
 use crate::trading::assets::{self, Symbol};
 use crate::trading::clock::MarketClock;
+use crate::trading::orders::Holding;
 
 #[derive(Clone, Debug)]
 pub struct Market {
@@ -34,6 +35,15 @@ impl Market {
     /// The price of a listed symbol.
     pub fn price(&self, symbol: &Symbol) -> Option<Decimal> {
         self.prices.get(symbol).copied()
+    }
+
+    /// What `holdings` are worth at the market's prices (a holding of a symbol the
+    /// market does not list, at what it cost).
+    pub fn value_of(&self, holdings: &[(Symbol, Holding)]) -> Decimal {
+        holdings
+            .iter()
+            .map(|(symbol, h)| h.qty * self.price(symbol).unwrap_or(h.avg_entry_price))
+            .sum()
     }
 
     pub fn is_open(&self, now: DateTime<Utc>) -> bool {

@@ -61,6 +61,9 @@ pub async fn advance(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let tick = walk.tick(now);
+    if store.walk_tick().await?.is_some_and(|last| last >= tick) {
+        return Ok(false);
+    }
     let mut tx = store.begin().await?;
     let first = match tx.lock_walk().await? {
         Some(last) if last >= tick => return Ok(false),

@@ -89,11 +89,7 @@ impl AccountResponse {
     /// cash that open buy orders do not hold back.
     pub fn new(state: &AccountState, market: &Market, now: DateTime<Utc>) -> Self {
         let account = &state.account;
-        let long: Decimal = state
-            .holdings
-            .iter()
-            .map(|(symbol, h)| h.qty * market.price(symbol).unwrap_or(h.avg_entry_price))
-            .sum();
+        let long = market.value_of(&state.holdings);
         let reserved: Decimal = state
             .open_orders
             .iter()

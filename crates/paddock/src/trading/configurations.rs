@@ -7,7 +7,9 @@ use std::str::FromStr;
 use axum::Json;
 use axum::extract::State;
 use paddock_core::store::Invalidation;
-use paddock_core::trading::config::{AccountConfig, CheckWhen, ConfigPatch, ConfirmEmail};
+use paddock_core::trading::config::{
+    self, AccountConfig, CheckWhen, ConfigError, ConfigPatch, ConfirmEmail,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -134,9 +136,9 @@ fn parse_patch(body: &Map<String, Value>) -> Result<ConfigPatch, ApiError> {
         ),
         Some(_) => return Err(bad("max_margin_multiplier", "a number")),
     };
+    // A null means "unchanged", as for every setting (alpaca-py sends the whole object).
     let max_options_trading_level = match body.get("max_options_trading_level") {
-        None => None,
-        Some(Value::Null) => Some(None),
+        None | Some(Value::Null) => None,
         Some(Value::Number(n)) => Some(Some(
             n.as_u64()
                 .and_then(|n| u8::try_from(n).ok())
@@ -190,12 +192,12 @@ pub async fn patch_configurations(
     };
     let patch = parse_patch(&body)?;
     let id = scoped.grant.account_id;
-    let current = state.store.account_config(id).await?;
-    let config = patch.apply(&current).map_err(ApiError::unprocessable)?;
-    state
-        .store
-        .set_account_config(id, &config, state.clock.now())
-        .await?;
+    let config = match config::update(state.store.as_ref(), id, &patch, state.clock.now()).await {
+        Ok(config) => config,
+        Err(ConfigError::Invalid(message)) => return Err(ApiError::unprocessable(message)),
+        Err(ConfigError::Missing) => return Err(ApiError::not_found("the account does not exist")),
+        Err(ConfigError::Store(e)) => return Err(e.into()),
+    };
     state.caches.apply(&Invalidation::Account(id));
     Ok(Json(ConfigurationsResponse::from(&config)))
 }

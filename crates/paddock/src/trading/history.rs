@@ -81,17 +81,7 @@ fn request(query: &Params, now: DateTime<Utc>) -> Result<(HistoryRequest, Timefr
             })
         })
         .transpose()?;
-    let extended = match query.get("extended_hours") {
-        None | Some("false" | "False") => false,
-        Some("true" | "True") => true,
-        Some(other) => {
-            return Err(super::query_error(
-                "extended_hours",
-                other,
-                "use true or false",
-            ));
-        }
-    };
+    let extended = super::query_bool(query, "extended_hours")?;
     if let Some(types) = query.get("cashflow_types") {
         super::activities::check_types(types)?;
     }
@@ -177,25 +167,33 @@ pub async fn portfolio_history(
 ) -> Result<Json<PortfolioHistoryResponse>, ApiError> {
     let now = state.clock.now();
     let (request, timeframe) = request(&query, now)?;
-    let account = super::account_state(&state, grant.account_id).await?;
-    let market = super::market(&state).await?;
-    let fills = state
+    // From the store, not the node's cache (which may not have heard of the latest
+    // fill yet): the account and its fills as they are now, read back to back.
+    let id = grant.account_id;
+    let account = state
         .store
-        .fills(
-            grant.account_id,
-            &FillQuery {
-                after: Some(request.start),
-                until: None,
-                ascending: true,
-                limit: MAX_FILLS,
-                page_after: None,
-            },
-        )
-        .await?;
+        .account(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the account does not exist"))?;
+    let holdings = state.store.holdings(id).await?;
+    let market = super::market(&state).await?;
+    let query = FillQuery {
+        after: Some(request.start),
+        until: None,
+        ascending: true,
+        limit: MAX_FILLS,
+        page_after: None,
+    };
+    let fills = state.store.fills(id, &query).await?;
+    if fills.len() >= MAX_FILLS as usize {
+        return Err(ApiError::unprocessable(format!(
+            "the account has more than {MAX_FILLS} fills since start; ask for a shorter period"
+        )));
+    }
     let ledger = Ledger {
-        created_at: account.account.created_at,
-        cash: account.account.cash,
-        holdings: &account.holdings,
+        created_at: account.created_at,
+        cash: account.cash,
+        holdings: &holdings,
         fills: &fills,
     };
     let history =

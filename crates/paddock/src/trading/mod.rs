@@ -76,6 +76,16 @@ pub fn query_error(name: &str, value: &str, expected: &str) -> ApiError {
     ))
 }
 
+/// A query parameter's boolean, as SDKs send it (`true`, or Python's `True`); `false`
+/// when absent.
+pub fn query_bool(query: &paddock_core::form::Params, name: &str) -> Result<bool, ApiError> {
+    match query.get(name) {
+        None | Some("false" | "False") => Ok(false),
+        Some("true" | "True") => Ok(true),
+        Some(other) => Err(query_error(name, other, "use true or false")),
+    }
+}
+
 /// A query parameter's time: RFC 3339, or a date (its midnight UTC).
 pub fn query_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(value)

@@ -3,6 +3,7 @@
 //! Market orders fill at once while the market is open; the others rest until the
 //! price crosses (see `server::match_orders`).
 
+use std::collections::HashSet;
 use std::str::FromStr;
 
 use axum::Json;
@@ -17,7 +18,8 @@ use paddock_core::trading::assets::{self, Symbol};
 use paddock_core::trading::engine::{self, EngineError};
 use paddock_core::trading::groups::{OrderRequest, StopLoss};
 use paddock_core::trading::orders::{
-    Amount, NewOrder, Order, OrderClass, OrderPatch, OrderRejection, OrderType, Side, TimeInForce,
+    Amount, NewOrder, Order, OrderClass, OrderPatch, OrderRejection, OrderStatus, OrderType, Side,
+    TimeInForce,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -142,9 +144,11 @@ impl OrderResponse {
         let mut response = Self::from(order);
         if order.class != OrderClass::Simple && order.parent_id.is_none() {
             // Alpaca's order: the take-profit leg (a limit), then the stop-loss.
+            // A replaced leg is no longer one: its replacement is.
             let mut mine: Vec<&Order> = legs
                 .iter()
                 .filter(|leg| leg.parent_id == Some(order.id))
+                .filter(|leg| leg.status != OrderStatus::Replaced)
                 .collect();
             mine.sort_by_key(|leg| (leg.submitted_at, leg.kind != OrderType::Limit));
             response.legs = Some(mine.into_iter().map(Self::from).collect());
@@ -433,7 +437,8 @@ pub async fn replace_order(
 }
 
 /// Alpaca's list filters; an unknown value is 422, never ignored.
-fn order_query(query: &paddock_core::form::Params) -> Result<OrderQuery, ApiError> {
+/// The filters, and whether legs are nested under their first order.
+fn order_query(query: &paddock_core::form::Params) -> Result<(OrderQuery, bool), ApiError> {
     let open = match query.get("status").unwrap_or("open") {
         "open" => Some(true),
         "closed" => Some(false),
@@ -459,11 +464,7 @@ fn order_query(query: &paddock_core::form::Params) -> Result<OrderQuery, ApiErro
         "desc" => false,
         other => return Err(super::query_error("direction", other, "use asc or desc")),
     };
-    let nested = match query.get("nested") {
-        None | Some("false" | "False") => false,
-        Some("true" | "True") => true,
-        Some(other) => return Err(super::query_error("nested", other, "use true or false")),
-    };
+    let nested = super::query_bool(query, "nested")?;
     let side = match query.get("side") {
         None => None,
         Some(text) => Some(
@@ -481,7 +482,7 @@ fn order_query(query: &paddock_core::form::Params) -> Result<OrderQuery, ApiErro
             })
             .collect::<Result<_, _>>()?,
     };
-    Ok(OrderQuery {
+    let query = OrderQuery {
         open,
         after: query
             .get("after")
@@ -495,8 +496,8 @@ fn order_query(query: &paddock_core::form::Params) -> Result<OrderQuery, ApiErro
         ascending,
         symbols,
         side,
-        nested,
-    })
+    };
+    Ok((query, nested))
 }
 
 #[utoipa::path(
@@ -519,29 +520,26 @@ pub async fn list_orders(
     State(state): State<AppState>,
     AlpacaQuery(query): AlpacaQuery,
 ) -> Result<Json<Vec<OrderResponse>>, ApiError> {
-    let query = order_query(&query)?;
+    let (query, nested) = order_query(&query)?;
     let account = grant.account_id;
     let orders = state.store.orders(account, &query).await?;
-    let legs = if query.nested {
-        let parents: Vec<OrderId> = orders
-            .iter()
-            .filter(|o| o.class != OrderClass::Simple)
-            .map(|o| o.id)
-            .collect();
-        state.store.legs(account, &parents).await?
-    } else {
-        Vec::new()
-    };
+    if !nested {
+        return Ok(Json(orders.iter().map(OrderResponse::from).collect()));
+    }
+    // Nested: a leg goes under its first order when that is listed too, else it is
+    // listed itself (the working legs of a filled entry, under status=open).
+    let listed: HashSet<OrderId> = orders.iter().map(|o| o.id).collect();
+    let roots: Vec<OrderId> = orders
+        .iter()
+        .filter(|o| o.class != OrderClass::Simple && o.parent_id.is_none())
+        .map(|o| o.id)
+        .collect();
+    let legs = state.store.legs(account, &roots).await?;
     Ok(Json(
         orders
             .iter()
-            .map(|o| {
-                if query.nested {
-                    OrderResponse::with_legs(o, &legs)
-                } else {
-                    OrderResponse::from(o)
-                }
-            })
+            .filter(|o| o.parent_id.is_none_or(|parent| !listed.contains(&parent)))
+            .map(|o| OrderResponse::with_legs(o, &legs))
             .collect(),
     ))
 }
@@ -685,7 +683,15 @@ pub(super) async fn cancel_every_open(
     let mut statuses = Vec::new();
     for order in state.store.orders(account, &OrderQuery::all_open()).await? {
         let now = state.clock.now();
-        let result = engine::cancel(state.store.as_ref(), account, order.id, now).await;
+        let result = match engine::cancel(state.store.as_ref(), account, order.id, now).await {
+            // Canceled already, with its group earlier in this list: canceled all the same.
+            Err(EngineError::NotCancelable(OrderStatus::Canceled)) => state
+                .store
+                .order(account, order.id)
+                .await?
+                .ok_or(EngineError::NotFound),
+            result => result,
+        };
         statuses.push(match result {
             Ok(canceled) => CancelStatus {
                 id: order.id.to_string(),

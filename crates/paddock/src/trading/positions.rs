@@ -258,6 +258,9 @@ pub async fn close_position(
 #[derive(Serialize, ToSchema)]
 pub struct CloseStatus {
     pub symbol: String,
+    /// The closing order's id; `null` when the closing was refused.
+    #[schema(format = "uuid")]
+    pub order_id: Option<String>,
     pub status: u16,
     #[schema(value_type = Object)]
     pub body: Value,
@@ -283,16 +286,7 @@ pub async fn close_all_positions(
     State(state): State<AppState>,
     AlpacaQuery(query): AlpacaQuery,
 ) -> Result<Response, ApiError> {
-    let cancel_orders = match query.get("cancel_orders") {
-        None | Some("false" | "False") => false,
-        Some("true" | "True") => true,
-        Some(other) => {
-            return Err(ApiError::unprocessable(format!(
-                "cancel_orders={} is not valid; use true or false",
-                other.chars().take(20).collect::<String>()
-            )));
-        }
-    };
+    let cancel_orders = super::query_bool(&query, "cancel_orders")?;
     let id = scoped.grant.account_id;
     if cancel_orders {
         orders::cancel_every_open(&state, id).await?;
@@ -309,6 +303,7 @@ pub async fn close_all_positions(
         statuses.push(match result {
             Ok(order) => CloseStatus {
                 symbol: symbol.to_string(),
+                order_id: Some(order.id.to_string()),
                 status: 200,
                 body: serde_json::to_value(OrderResponse::from(&order)).unwrap_or(Value::Null),
             },
@@ -316,6 +311,7 @@ pub async fn close_all_positions(
                 let (status, body) = orders::engine_error(e).parts();
                 CloseStatus {
                     symbol: symbol.to_string(),
+                    order_id: None,
                     status: status.as_u16(),
                     body: serde_json::json!({
                         "code": body.code,

@@ -238,18 +238,13 @@ pub async fn update_watchlist(
     if name.is_none() && symbols.is_none() {
         return Err(ApiError::unprocessable("give a name, symbols, or both"));
     }
-    let current = state
-        .store
-        .watchlist(scoped.grant.account_id, id)
-        .await?
-        .ok_or_else(not_found)?;
     let replaced = state
         .store
         .replace_watchlist(
             scoped.grant.account_id,
             id,
-            name.as_deref().unwrap_or(&current.name),
-            symbols.as_deref().unwrap_or(&current.symbols),
+            name.as_deref(),
+            symbols.as_deref(),
             state.clock.now(),
         )
         .await

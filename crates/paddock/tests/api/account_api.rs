@@ -836,6 +836,8 @@ async fn time_in_force_follows_nyse_sessions() {
     assert_eq!(waits["status"], "accepted");
     let cls = ok_json(post_order(&app, &token, order("cls", "market", json!({}))).await).await;
     assert_eq!(cls["status"], "accepted");
+    let cls_limit = order("cls", "limit", json!({"limit_price": "100"}));
+    let cls_limit = ok_json(post_order(&app, &token, cls_limit).await).await;
     let stop_opg = order("opg", "stop", json!({"stop_price": "200"}));
     assert_alpaca_error(
         post_order(&app, &token, stop_opg).await,
@@ -874,6 +876,8 @@ async fn time_in_force_follows_nyse_sessions() {
     .await;
     travel_to(&app, "2026-11-24T21:00:01Z");
     wait_for_status(&app, &token, cls["id"].as_str().unwrap(), "filled").await;
+    // A closing-auction limit that does not cross is canceled there.
+    wait_for_status(&app, &token, cls_limit["id"].as_str().unwrap(), "canceled").await;
 
     // A GTC order outlives the session, but not ninety days.
     travel_to(&app, "2026-11-25T15:00:00Z");
@@ -918,4 +922,116 @@ async fn a_server_with_a_price_walk_moves_prices() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn a_groups_prices_may_be_replaced_but_not_its_quantities() {
+    let (app, token) = trading_app().await;
+    let body = json!({"symbol": "AAPL", "qty": 2, "side": "buy", "type": "limit",
+                      "limit_price": 150, "time_in_force": "gtc", "order_class": "oto",
+                      "take_profit": {"limit_price": 160}});
+    let entry = ok_json(post_order(&app, &token, body).await).await;
+    let leg = entry["legs"][0]["id"].as_str().unwrap().to_owned();
+    let leg_path = format!("/v2/orders/{leg}");
+    // The held leg's price moves (its shares come with the entry's fill).
+    let moved = send(
+        &app,
+        &token,
+        Method::PATCH,
+        &leg_path,
+        Some(json!({"limit_price": 165})),
+    )
+    .await;
+    let moved = ok_json(moved).await;
+    assert_eq!(
+        (&moved["status"], &moved["limit_price"]),
+        (&json!("held"), &json!("165"))
+    );
+    let shown = get_json(
+        &app,
+        &token,
+        &format!("/v2/orders/{}", entry["id"].as_str().unwrap()),
+    )
+    .await;
+    let legs = shown["legs"].as_array().unwrap();
+    assert_eq!(
+        legs.len(),
+        1,
+        "the replaced leg is no longer listed: {legs:?}"
+    );
+    assert_eq!(legs[0]["id"], moved["id"]);
+    for patch in [json!({"qty": 1}), json!({"time_in_force": "day"})] {
+        let path = format!("/v2/orders/{}", entry["id"].as_str().unwrap());
+        let response = send(&app, &token, Method::PATCH, &path, Some(patch)).await;
+        assert_alpaca_error(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+
+    // Canceling the leg leaves the entry working.
+    let leg_path = format!("/v2/orders/{}", moved["id"].as_str().unwrap());
+    let canceled = send(&app, &token, Method::DELETE, &leg_path, None).await;
+    assert_eq!(canceled.status(), StatusCode::NO_CONTENT);
+    let entry_now = get_json(
+        &app,
+        &token,
+        &format!("/v2/orders/{}", entry["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(entry_now["status"], "new");
+}
+
+#[tokio::test]
+async fn a_filled_entrys_working_legs_are_listed_as_open_and_cancel_all_says_200() {
+    let (app, token) = trading_app().await;
+    let body = json!({"symbol": "AAPL", "qty": 3, "side": "buy", "type": "market",
+                      "time_in_force": "gtc", "order_class": "bracket",
+                      "take_profit": {"limit_price": 250}, "stop_loss": {"stop_price": 100}});
+    ok_json(post_order(&app, &token, body).await).await;
+    let open = get_json(&app, &token, "/v2/orders?status=open&nested=true").await;
+    let open = open.as_array().unwrap();
+    assert_eq!(open.len(), 2, "the two working legs: {open:?}");
+    assert!(
+        open.iter()
+            .all(|o| o["side"] == "sell" && o["status"] == "new")
+    );
+
+    // A second bracket, unfilled: cancel-all ends both groups, every one 200.
+    let resting = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "limit",
+                         "limit_price": 150, "time_in_force": "gtc", "order_class": "bracket",
+                         "take_profit": {"limit_price": 160}, "stop_loss": {"stop_price": 140}});
+    ok_json(post_order(&app, &token, resting).await).await;
+    let all = send(&app, &token, Method::DELETE, "/v2/orders", None).await;
+    assert_eq!(all.status(), StatusCode::MULTI_STATUS);
+    let statuses: Vec<Value> = all.json().await.unwrap();
+    assert_eq!(statuses.len(), 5);
+    assert!(statuses.iter().all(|s| s["status"] == 200), "{statuses:?}");
+    assert_eq!(get_json(&app, &token, "/v2/orders").await, json!([]));
+}
+
+#[tokio::test]
+async fn a_fractional_position_closes_with_fractional_buys_off() {
+    let (app, token) = trading_app().await;
+    let notional = json!({"symbol": "AAPL", "notional": 285, "side": "buy", "type": "market",
+                          "time_in_force": "day"});
+    ok_json(post_order(&app, &token, notional).await).await;
+    let writer = app
+        .token_for(&app.fx.client, app.fx.paper, "account:write trading")
+        .await;
+    let off = json!({"fractional_trading": false});
+    ok_json(
+        send(
+            &app,
+            &writer,
+            Method::PATCH,
+            "/v2/account/configurations",
+            Some(off),
+        )
+        .await,
+    )
+    .await;
+    let closed =
+        ok_json(send(&app, &writer, Method::DELETE, "/v2/positions/AAPL", None).await).await;
+    assert_eq!(
+        (&closed["qty"], &closed["status"]),
+        (&json!("1.5"), &json!("filled"))
+    );
 }

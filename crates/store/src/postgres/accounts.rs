@@ -4,15 +4,13 @@ use paddock_core::ids::{AccountId, BrokerId, UserId};
 use paddock_core::model::{Account, User};
 use paddock_core::money::to_nanos;
 use paddock_core::password::{Email, PasswordHash};
-use paddock_core::store::Invalidation;
 use paddock_core::store::{AccountStore, StoreResult, UserStore};
 use paddock_core::trading::config::{AccountConfig, CheckWhen, ConfirmEmail};
 use rust_decimal::Decimal;
 use sqlx::postgres::PgRow;
-use sqlx::{PgExecutor, Row};
+use sqlx::{PgExecutor, Postgres, Row, Transaction};
 use uuid::Uuid;
 
-use super::nodes::log_invalidation;
 use super::trading::wire;
 use super::{PgStore, backend, corrupt, parse_field, uuid, write_error};
 
@@ -173,39 +171,39 @@ impl AccountStore for PgStore {
     async fn account_config(&self, id: AccountId) -> StoreResult<AccountConfig> {
         read_config(&self.pool, id).await
     }
+}
 
-    async fn set_account_config(
-        &self,
-        id: AccountId,
-        config: &AccountConfig,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO account_configs (account_id, dtbp_check, pdt_check, \
+/// Writes the account's configuration in the transaction `tx`; `Missing` when the
+/// account does not exist.
+pub(super) async fn write_config(
+    tx: &mut Transaction<'static, Postgres>,
+    id: AccountId,
+    config: &AccountConfig,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO account_configs (account_id, dtbp_check, pdt_check, \
              trade_confirm_email, suspend_trade, no_shorting, fractional_trading, \
              ptp_no_exception_entry, max_options_trading_level, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (account_id) DO UPDATE \
              SET dtbp_check = $2, pdt_check = $3, trade_confirm_email = $4, suspend_trade = $5, \
              no_shorting = $6, fractional_trading = $7, ptp_no_exception_entry = $8, \
              max_options_trading_level = $9, updated_at = $10",
-        )
-        .bind(id.as_uuid())
-        .bind(config.dtbp_check.as_str())
-        .bind(config.pdt_check.as_str())
-        .bind(config.trade_confirm_email.as_str())
-        .bind(config.suspend_trade)
-        .bind(config.no_shorting)
-        .bind(config.fractional_trading)
-        .bind(config.ptp_no_exception_entry)
-        .bind(config.max_options_trading_level.map(i16::from))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(write_error)?;
-        log_invalidation(&mut tx, &Invalidation::Account(id), now).await?;
-        tx.commit().await.map_err(backend)
-    }
+    )
+    .bind(id.as_uuid())
+    .bind(config.dtbp_check.as_str())
+    .bind(config.pdt_check.as_str())
+    .bind(config.trade_confirm_email.as_str())
+    .bind(config.suspend_trade)
+    .bind(config.no_shorting)
+    .bind(config.fractional_trading)
+    .bind(config.ptp_no_exception_entry)
+    .bind(config.max_options_trading_level.map(i16::from))
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(write_error)?;
+    Ok(())
 }
 
 /// The account's configuration, or the default when none was set.

@@ -65,6 +65,13 @@ impl MarketStore for PgStore {
             .transpose()
     }
 
+    async fn walk_tick(&self) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar("SELECT tick FROM price_walk WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
     async fn set_price(
         &self,
         symbol: &Symbol,
@@ -72,6 +79,12 @@ impl MarketStore for PgStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Queue behind a walk's tick in progress, which read the prices it moves: the
+        // price set here is then where the walk goes on from, not overwritten by it.
+        sqlx::query("SELECT 1 FROM price_walk WHERE id = 1 FOR UPDATE")
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         upsert_price(&mut tx, symbol, price, now).await?;
         log_invalidation(&mut tx, &Invalidation::Prices, now).await?;
         tx.commit().await.map_err(backend)

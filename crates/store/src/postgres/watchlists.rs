@@ -164,27 +164,31 @@ impl WatchlistStore for PgStore {
         &self,
         account: AccountId,
         id: WatchlistId,
-        name: &str,
-        symbols: &[Symbol],
+        name: Option<&str>,
+        symbols: Option<&[Symbol]>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.write().await?;
         if !lock_owned(&mut tx, account, id).await? {
             return Ok(false);
         }
-        sqlx::query("UPDATE watchlists SET name = $1, updated_at = $2 WHERE id = $3")
-            .bind(name)
-            .bind(now)
-            .bind(id.as_uuid())
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
-        sqlx::query("DELETE FROM watchlist_symbols WHERE watchlist_id = $1")
-            .bind(id.as_uuid())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        insert_symbols(&mut tx, id, symbols).await?;
+        sqlx::query(
+            "UPDATE watchlists SET name = COALESCE($1, name), updated_at = $2 WHERE id = $3",
+        )
+        .bind(name)
+        .bind(now)
+        .bind(id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(write_error)?;
+        if let Some(symbols) = symbols {
+            sqlx::query("DELETE FROM watchlist_symbols WHERE watchlist_id = $1")
+                .bind(id.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            insert_symbols(&mut tx, id, symbols).await?;
+        }
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }

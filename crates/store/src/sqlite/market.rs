@@ -63,6 +63,13 @@ impl MarketStore for SqliteStore {
             .transpose()
     }
 
+    async fn walk_tick(&self) -> StoreResult<Option<i64>> {
+        sqlx::query_scalar("SELECT tick FROM price_walk WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
     async fn set_price(
         &self,
         symbol: &Symbol,

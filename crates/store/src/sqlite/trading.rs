@@ -145,9 +145,6 @@ impl TradingStore for SqliteStore {
         if let Some(side) = query.side {
             sql.push(" AND side = ").push_bind(side.as_str());
         }
-        if query.nested {
-            sql.push(" AND parent_id IS NULL");
-        }
         if !query.symbols.is_empty() {
             sql.push(" AND symbol IN (");
             let mut list = sql.separated(", ");
@@ -385,6 +382,15 @@ impl TradingTx for SqliteTx {
 
     async fn account_config(&mut self, account: AccountId) -> StoreResult<AccountConfig> {
         super::accounts::read_config(&mut *self.tx, account).await
+    }
+
+    async fn set_account_config(
+        &mut self,
+        account: AccountId,
+        config: &AccountConfig,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        super::accounts::write_config(&mut self.tx, account, config, now).await
     }
 
     async fn set_cash(&mut self, account: AccountId, cash: Decimal) -> StoreResult<()> {

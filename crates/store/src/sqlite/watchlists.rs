@@ -164,8 +164,8 @@ impl WatchlistStore for SqliteStore {
         &self,
         account: AccountId,
         id: WatchlistId,
-        name: &str,
-        symbols: &[Symbol],
+        name: Option<&str>,
+        symbols: Option<&[Symbol]>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.write().await?;
@@ -184,19 +184,23 @@ impl WatchlistStore for SqliteStore {
         if clash.is_some() {
             return Err(StoreError::Conflict(Conflict::WatchlistNameTaken));
         }
-        sqlx::query("UPDATE watchlists SET name = $1, updated_at = $2 WHERE id = $3")
-            .bind(name)
-            .bind(ts(now))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        sqlx::query("DELETE FROM watchlist_symbols WHERE watchlist_id = $1")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        insert_symbols(&mut tx, id, symbols).await?;
+        sqlx::query(
+            "UPDATE watchlists SET name = COALESCE($1, name), updated_at = $2 WHERE id = $3",
+        )
+        .bind(name)
+        .bind(ts(now))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if let Some(symbols) = symbols {
+            sqlx::query("DELETE FROM watchlist_symbols WHERE watchlist_id = $1")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            insert_symbols(&mut tx, id, symbols).await?;
+        }
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }

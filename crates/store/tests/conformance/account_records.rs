@@ -8,7 +8,7 @@ use paddock_core::ids::WatchlistId;
 use paddock_core::store::{Conflict, FillQuery, Missing, StoreError};
 use paddock_core::trading::assets::{self, Symbol};
 use paddock_core::trading::clock::{MarketClock, MarketMode};
-use paddock_core::trading::config::{AccountConfig, CheckWhen};
+use paddock_core::trading::config::{self, AccountConfig, CheckWhen, ConfigError, ConfigPatch};
 use paddock_core::trading::engine;
 use paddock_core::trading::market::Market;
 use paddock_core::trading::orders::{
@@ -37,6 +37,23 @@ pub async fn configurations_default_and_are_kept_per_account(b: &Backend) {
         store.account_config(a.id).await.unwrap(),
         AccountConfig::default()
     );
+    let patch = ConfigPatch {
+        dtbp_check: Some(CheckWhen::Both),
+        suspend_trade: Some(true),
+        max_options_trading_level: Some(Some(2)),
+        ..ConfigPatch::default()
+    };
+    let other_patch = ConfigPatch {
+        fractional_trading: Some(false),
+        ..ConfigPatch::default()
+    };
+    // Two patches of different settings at once: both land.
+    let (one, two) = tokio::join!(
+        config::update(store, a.id, &patch, at(3)),
+        config::update(store, a.id, &other_patch, at(3))
+    );
+    one.unwrap();
+    two.unwrap();
     let changed = AccountConfig {
         dtbp_check: CheckWhen::Both,
         suspend_trade: true,
@@ -44,10 +61,6 @@ pub async fn configurations_default_and_are_kept_per_account(b: &Backend) {
         max_options_trading_level: Some(2),
         ..AccountConfig::default()
     };
-    store
-        .set_account_config(a.id, &changed, at(3))
-        .await
-        .unwrap();
     assert_eq!(store.account_config(a.id).await.unwrap(), changed);
     assert_eq!(
         store.account_config(other.id).await.unwrap(),
@@ -59,12 +72,22 @@ pub async fn configurations_default_and_are_kept_per_account(b: &Backend) {
 
     let unknown = paddock_core::ids::AccountId::random();
     assert!(matches!(
-        store
-            .set_account_config(unknown, &changed, at(4))
+        config::update(store, unknown, &patch, at(4))
             .await
             .unwrap_err(),
-        StoreError::Missing(Missing::Account)
+        ConfigError::Missing
     ));
+    let refused = ConfigPatch {
+        no_shorting: Some(false),
+        ..ConfigPatch::default()
+    };
+    assert!(matches!(
+        config::update(store, a.id, &refused, at(5))
+            .await
+            .unwrap_err(),
+        ConfigError::Invalid(_)
+    ));
+    assert_eq!(store.account_config(a.id).await.unwrap(), changed);
 }
 
 pub async fn watchlists_keep_order_names_and_owners(b: &Backend) {
@@ -148,7 +171,13 @@ pub async fn watchlists_keep_order_names_and_owners(b: &Backend) {
 
     assert!(
         store
-            .replace_watchlist(a.id, list.id, "Core", &symbols(&["QQQ", "AAPL"]), at(6))
+            .replace_watchlist(
+                a.id,
+                list.id,
+                Some("Core"),
+                Some(&symbols(&["QQQ", "AAPL"])),
+                at(6)
+            )
             .await
             .unwrap()
     );
@@ -156,6 +185,18 @@ pub async fn watchlists_keep_order_names_and_owners(b: &Backend) {
     assert_eq!(
         (now.name.as_str(), now.symbols),
         ("Core", symbols(&["QQQ", "AAPL"]))
+    );
+    // A rename alone keeps the symbols.
+    assert!(
+        store
+            .replace_watchlist(a.id, list.id, Some("Main"), None, at(7))
+            .await
+            .unwrap()
+    );
+    let now = store.watchlist(a.id, list.id).await.unwrap().unwrap();
+    assert_eq!(
+        (now.name.as_str(), now.symbols),
+        ("Main", symbols(&["QQQ", "AAPL"]))
     );
     assert_eq!(store.watchlists(a.id).await.unwrap().len(), 1);
 

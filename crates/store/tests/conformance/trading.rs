@@ -38,7 +38,6 @@ fn all() -> OrderQuery {
         ascending: true,
         symbols: Vec::new(),
         side: None,
-        nested: false,
     }
 }
 
