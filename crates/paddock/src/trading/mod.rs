@@ -23,6 +23,7 @@ pub mod activities;
 pub mod assets;
 pub mod clock;
 pub mod configurations;
+pub mod events;
 pub mod history;
 pub mod orders;
 pub mod positions;
@@ -114,6 +115,7 @@ pub fn router(env: Env) -> OpenApiRouter<AppState> {
         .routes(routes!(activities::list_activities))
         .routes(routes!(activities::list_activities_of_type))
         .routes(routes!(history::portfolio_history))
+        .routes(routes!(events::trade_events))
         .routes(routes!(
             configurations::get_configurations,
             configurations::patch_configurations

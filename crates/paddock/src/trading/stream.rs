@@ -65,10 +65,14 @@ pub async fn trade_stream(
         })
 }
 
-/// A trade update's `data`, as Alpaca sends it.
+/// A trade update's `data`, as Alpaca sends it (on the WebSocket, and as an SSE
+/// event's `data`).
 #[derive(Serialize)]
-struct TradeUpdate {
+pub struct TradeUpdate {
     event: &'static str,
+    /// When it happened (the Go SDK reads `at`, the others `timestamp`).
+    #[serde(serialize_with = "wire::timestamp")]
+    at: chrono::DateTime<chrono::Utc>,
     /// The event's sequence number: a stream resumes after it (`since` on SSE).
     event_id: String,
     #[serde(serialize_with = "wire::timestamp")]
@@ -89,6 +93,7 @@ impl From<&StreamEvent> for TradeUpdate {
         let fill = e.event.fill;
         Self {
             event: e.event.kind.as_str(),
+            at: e.event.at,
             event_id: e.seq.to_string(),
             timestamp: e.event.at,
             order: OrderResponse::from(&e.order.as_of(&e.event)),

@@ -494,3 +494,64 @@ async fn orders_on_two_nodes_fill_on_a_cli_price_move_and_never_overspend() {
         .unwrap();
     assert_eq!(account["cash"], "1371");
 }
+
+#[tokio::test]
+async fn a_stream_on_one_node_carries_the_other_nodes_orders_and_closes_on_revoke() {
+    use crate::stream::{next, send};
+
+    let cluster = Cluster::start_with(&["--market", "always-open"]).await;
+    let code = cluster.code(&cluster.a).await;
+    let token = access_token(cluster.redeem(&cluster.a, &code, REDIRECT_URI).await).await;
+    let url = format!("{}/paper/stream", cluster.b.base).replacen("http://", "ws://", 1);
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let auth = json!({"action": "authenticate", "data": {"oauth_token": token}});
+    send(&mut socket, auth).await;
+    let listen = json!({"action": "listen", "data": {"streams": ["trade_updates"]}});
+    send(&mut socket, listen).await;
+    assert_eq!(
+        next(&mut socket).await.unwrap()["data"]["status"],
+        "authorized"
+    );
+    assert_eq!(next(&mut socket).await.unwrap()["stream"], "listening");
+
+    let order = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "market",
+                       "time_in_force": "day"});
+    let placed: Value = cluster
+        .http
+        .post(format!("{}/paper/v2/orders", cluster.a.base))
+        .bearer_auth(&token)
+        .json(&order)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for event in ["new", "fill"] {
+        let update = next(&mut socket).await.unwrap();
+        assert_eq!(update["data"]["event"], event, "{update}");
+        assert_eq!(update["data"]["order"]["id"], placed["id"]);
+    }
+
+    let revoked = cluster
+        .broker(
+            &cluster.a,
+            reqwest::Method::DELETE,
+            &format!("/v1/oauth/token/{token}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(revoked.status().is_success());
+    let started = Instant::now();
+    assert_eq!(
+        next(&mut socket).await.unwrap()["data"]["status"],
+        "unauthorized"
+    );
+    assert_eq!(next(&mut socket).await, None, "then B closes the stream");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -14,7 +14,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 use crate::helpers::TestApp;
 use crate::trading::{post_order, trading_app};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn connect(app: &TestApp, env: Env, path: &str) -> Socket {
     let url = app.api(env, path).replacen("http://", "ws://", 1);
@@ -25,7 +25,7 @@ async fn connect(app: &TestApp, env: Env, path: &str) -> Socket {
 }
 
 /// The next JSON message, within two seconds; `None` when the server closed.
-async fn next(socket: &mut Socket) -> Option<Value> {
+pub async fn next(socket: &mut Socket) -> Option<Value> {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(2), socket.next())
             .await
@@ -42,7 +42,7 @@ async fn next(socket: &mut Socket) -> Option<Value> {
     }
 }
 
-async fn send(socket: &mut Socket, value: Value) {
+pub async fn send(socket: &mut Socket, value: Value) {
     socket
         .send(Message::Text(value.to_string().into()))
         .await
@@ -212,4 +212,106 @@ async fn a_revoked_tokens_stream_closes_within_a_second() {
         "{:?}",
         started.elapsed()
     );
+}
+
+fn with(url: &str, params: &[(&str, &str)]) -> String {
+    url::Url::parse_with_params(url, params)
+        .unwrap()
+        .to_string()
+}
+
+/// The `(id, data)` of each event in an SSE body.
+fn sse_events(body: &str) -> Vec<(i64, Value)> {
+    body.split("\n\n")
+        .filter_map(|block| {
+            let id = block
+                .lines()
+                .find_map(|l| l.strip_prefix("id:"))?
+                .trim()
+                .parse()
+                .ok()?;
+            let data = block.lines().find_map(|l| l.strip_prefix("data:"))?.trim();
+            Some((id, serde_json::from_str(data).unwrap()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn trade_updates_come_as_server_sent_events_with_resume() {
+    let (app, token) = trading_app().await;
+    let before = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
+    for symbol in ["AAPL", "SPY"] {
+        let market = json!({"symbol": symbol, "qty": 1, "side": "buy", "type": "market",
+                            "time_in_force": "day"});
+        post_order(&app, &token, market).await;
+    }
+    let until = (chrono::Utc::now() + chrono::TimeDelta::milliseconds(200)).to_rfc3339();
+    let url = app.api(Env::Paper, "/v2/events/trades");
+    let response = app
+        .http
+        .get(with(
+            &url,
+            &[("since", &before.to_rfc3339()), ("until", &until)],
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let events = sse_events(&response.text().await.unwrap());
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|(_, d)| d["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["new", "fill", "new", "fill"]);
+    assert_eq!(events[3].1["order"]["symbol"], "SPY");
+    assert_eq!(events[3].1["event_id"], events[3].0.to_string());
+
+    // Resumed after the second event, only the last two come.
+    let resumed = app
+        .http
+        .get(with(&url, &[("until", &until)]))
+        .header("Last-Event-ID", events[1].0.to_string())
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ids: Vec<i64> = sse_events(&resumed).iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, [events[2].0, events[3].0]);
+
+    // Open-ended: a new order's events arrive while the stream is open.
+    let mut live = app.http.get(&url).bearer_auth(&token).send().await.unwrap();
+    let limit = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "limit",
+                       "limit_price": "100", "time_in_force": "gtc"});
+    post_order(&app, &token, limit).await;
+    let mut seen = String::new();
+    while !seen.contains("data:") {
+        let chunk = tokio::time::timeout(Duration::from_secs(2), live.chunk())
+            .await
+            .expect("an event within two seconds")
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("\"event\":\"new\""), "{seen}");
+
+    let refused = app.http.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let bad = app
+        .http
+        .get(with(&url, &[("since", "yesterday")]))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
 }

@@ -310,6 +310,17 @@ impl TradingStore for SqliteStore {
             .map_err(backend)
     }
 
+    async fn trade_event_before(&self, account: AccountId, at: DateTime<Utc>) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "SELECT COALESCE(MAX(seq), 0) FROM trade_events WHERE account_id = $1 AND at < $2",
+        )
+        .bind(account.to_string())
+        .bind(ts(at))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
     async fn fills(&self, account: AccountId, query: &FillQuery) -> StoreResult<Vec<FillRecord>> {
         let mut sql = QueryBuilder::<Sqlite>::new(
             "SELECT e.execution_id, e.order_id, e.at, e.price_nanos, e.qty_nanos, o.symbol, \
