@@ -239,13 +239,13 @@ fn sse_events(body: &str) -> Vec<(i64, Value)> {
 #[tokio::test]
 async fn trade_updates_come_as_server_sent_events_with_resume() {
     let (app, token) = trading_app().await;
-    let before = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
+    let before = app.clock.now() - chrono::TimeDelta::seconds(1);
     for symbol in ["AAPL", "SPY"] {
         let market = json!({"symbol": symbol, "qty": 1, "side": "buy", "type": "market",
                             "time_in_force": "day"});
         post_order(&app, &token, market).await;
     }
-    let until = (chrono::Utc::now() + chrono::TimeDelta::milliseconds(200)).to_rfc3339();
+    let until = (app.clock.now() + chrono::TimeDelta::milliseconds(200)).to_rfc3339();
     let url = app.api(Env::Paper, "/v2/events/trades");
     let response = app
         .http
