@@ -53,6 +53,15 @@ from alpaca.trading.requests import (
     UpdateWatchlistRequest,
 )
 
+from alpaca.data.historical import StockHistoricalDataClient
+from alpaca.data.requests import (
+    StockBarsRequest,
+    StockLatestQuoteRequest,
+    StockLatestTradeRequest,
+    StockSnapshotRequest,
+)
+from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
+
 import common
 from common import expect_status
 
@@ -696,6 +705,90 @@ CHECKS = [
 ]
 
 
+# ---------------------------------------------------------------- the Data API
+# StockHistoricalDataClient(oauth_token=..., url_override=ROOT), as its users call it:
+# the Data API lives at the server's root, for a token with the `data` scope.
+
+
+class DataContext:
+    def __init__(self, server, tokens):
+        self.client = StockHistoricalDataClient(oauth_token=tokens["data"], url_override=server)
+        self.without_scope = StockHistoricalDataClient(
+            oauth_token=tokens["full"], url_override=server
+        )
+
+
+def check_data_latest_trade_and_quote(ctx):
+    trades = ctx.client.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols=["AAPL", "SPY"]))
+    assert set(trades) == {"AAPL", "SPY"}, trades
+    assert trades["AAPL"].price > 0 and trades["AAPL"].size > 0
+    quotes = ctx.client.get_stock_latest_quote(StockLatestQuoteRequest(symbol_or_symbols="MSFT"))
+    quote = quotes["MSFT"]
+    assert quote.bid_price < quote.ask_price, quote
+
+
+def check_data_snapshot(ctx):
+    snapshots = ctx.client.get_stock_snapshot(StockSnapshotRequest(symbol_or_symbols=["AAPL", "QQQ"]))
+    snap = snapshots["AAPL"]
+    assert snap.latest_trade.price == snap.minute_bar.close, snap
+    assert snap.daily_bar is not None and snap.previous_daily_bar is not None
+
+
+def check_data_bars_page_without_repeats(ctx):
+    start = datetime.now(timezone.utc) - timedelta(hours=6)
+    request = StockBarsRequest(
+        symbol_or_symbols=["AAPL", "SPY"], timeframe=TimeFrame(5, TimeFrameUnit.Minute), start=start
+    )
+    whole = ctx.client.get_stock_bars(request).data
+    assert whole["AAPL"] and whole["SPY"], whole.keys()
+    # The same bars a page of 7 at a time (alpaca-py follows next_page_token itself
+    # when given a limit larger than a page; here the raw pages are walked).
+    seen = {"AAPL": [], "SPY": []}
+    token = None
+    while True:
+        params = {"symbols": "AAPL,SPY", "timeframe": "5Min", "start": start.isoformat(), "limit": 7}
+        if token:
+            params["page_token"] = token
+        page = ctx.client.get("/stocks/bars", params)
+        for symbol, bars in page["bars"].items():
+            seen[symbol].extend(bar["t"] for bar in bars)
+        token = page.get("next_page_token")
+        if not token:
+            break
+    for symbol in ("AAPL", "SPY"):
+        times = [bar.timestamp for bar in whole[symbol]]
+        assert len(seen[symbol]) == len(times) == len(set(seen[symbol])), symbol
+    last = whole["AAPL"][-1]
+    trade = ctx.client.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols="AAPL"))["AAPL"]
+    assert last.close == trade.price, (last, trade)
+
+
+def check_data_daily_bars(ctx):
+    request = StockBarsRequest(
+        symbol_or_symbols="SPY", timeframe=TimeFrame.Day, start=datetime.now(timezone.utc) - timedelta(days=30)
+    )
+    bars = ctx.client.get_stock_bars(request).data["SPY"]
+    assert 15 <= len(bars) <= 31, len(bars)
+    assert all(b.low <= min(b.open, b.close) and b.high >= max(b.open, b.close) for b in bars)
+
+
+def check_data_needs_the_data_scope(ctx):
+    expect_status(
+        403,
+        ctx.without_scope.get_stock_latest_trade,
+        StockLatestTradeRequest(symbol_or_symbols="AAPL"),
+    )
+
+
+DATA_CHECKS = [
+    check_data_latest_trade_and_quote,
+    check_data_snapshot,
+    check_data_bars_page_without_repeats,
+    check_data_daily_bars,
+    check_data_needs_the_data_scope,
+]
+
+
 def main():
     server, label = sys.argv[1].rstrip("/"), sys.argv[2]
     runner = common.Runner(f"alpaca-py {version('alpaca-py')} on {label}", "--verbose" in sys.argv)
@@ -707,6 +800,9 @@ def main():
         ctx = Context(server, base, tokens)
         for check in CHECKS:
             runner.run(f"{base}: {check.__name__.removeprefix('check_')}", check, ctx)
+    data = DataContext(server, tokens)
+    for check in DATA_CHECKS:
+        runner.run(f"data: {check.__name__.removeprefix('check_')}", check, data)
     runner.finish()
 
 

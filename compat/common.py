@@ -124,6 +124,7 @@ def tokens(server):
         "no_trading": browser.authorize("account:write")["access_token"],
         "read_only": browser.authorize(None)["access_token"],
         "paper_only": browser.authorize("account:write trading", env="paper")["access_token"],
+        "data": browser.authorize("data")["access_token"],
     }
 
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod data;
 pub mod demo;
 pub mod error;
 pub mod extract;

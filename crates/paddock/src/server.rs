@@ -24,7 +24,7 @@ use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
 use crate::openapi::ApiDoc;
 use crate::state::{AppState, Throttles};
-use crate::{oauth, ops, pages, trading};
+use crate::{data, oauth, ops, pages, trading};
 use paddock_core::store::Invalidation;
 use paddock_core::trading::walk::Walk;
 use paddock_core::trading::{assets, engine};
@@ -43,6 +43,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(ops::router())
         .merge(oauth::router())
         .merge(trading::router(Env::Live))
+        .merge(data::router())
         // The paper base: `/paper/v2/...` in the router and in the document alike.
         .nest("/paper", trading::router(Env::Paper))
 }

@@ -3,6 +3,7 @@
 //! a parameter, so the rules are unit- and property-tested here in milliseconds.
 
 pub mod assets;
+pub mod bars;
 pub mod clock;
 pub mod config;
 pub mod engine;

@@ -13,7 +13,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use paddock_core::env::Env;
 use paddock_core::ids::{AccountId, ClientId, UserId};
-use paddock_core::oauth::grant::TokenRefusal;
+use paddock_core::oauth::grant::{TokenGrant, TokenRefusal};
 use paddock_core::oauth::scope::{Scope, ScopeSet};
 use paddock_core::secret::AccessToken;
 use paddock_core::store::StoreError;
@@ -51,14 +51,10 @@ pub enum BearerRefusal {
     Store(#[from] StoreError),
 }
 
-/// Checks `token` for the API base of `env`: from the node's grant cache when it holds
+/// The grant of `token` if it is usable now: from the node's grant cache when it holds
 /// the token, else with one read of the store. Records the use (in memory, written in
 /// batches).
-pub async fn check_bearer(
-    state: &AppState,
-    token: &str,
-    env: Env,
-) -> Result<BearerGrant, BearerRefusal> {
+async fn usable_grant(state: &AppState, token: &str) -> Result<Arc<TokenGrant>, BearerRefusal> {
     let token = AccessToken::parse(token).map_err(|_| BearerRefusal::Invalid)?;
     let digest = token.digest();
     let grant = state
@@ -71,11 +67,21 @@ pub async fn check_bearer(
         .ok_or(BearerRefusal::Invalid)?;
     let now = state.clock.now();
     grant.check_usable(now).map_err(BearerRefusal::Refused)?;
+    state.last_used.record(digest, now);
+    Ok(grant)
+}
+
+/// Checks `token` for the API base of `env`.
+pub async fn check_bearer(
+    state: &AppState,
+    token: &str,
+    env: Env,
+) -> Result<BearerGrant, BearerRefusal> {
+    let grant = usable_grant(state, token).await?;
     let account_id = grant
         .accounts
         .for_env(env)
         .ok_or(BearerRefusal::WrongBase(env))?;
-    state.last_used.record(digest, now);
     Ok(BearerGrant {
         client_id: grant.client_id.clone(),
         user_id: grant.user_id,
@@ -83,6 +89,27 @@ pub async fn check_bearer(
         env,
         account_id,
     })
+}
+
+/// A valid access token with the `data` scope, whatever its accounts' bases: the Data
+/// API's caller (market data belongs to no account).
+#[derive(Debug)]
+pub struct DataGrant {
+    pub client_id: ClientId,
+}
+
+impl FromRequestParts<AppState> for DataGrant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let grant = usable_grant(state, bearer_token(parts)?).await?;
+        if !grant.scopes.contains(Scope::Data) {
+            return Err(ApiError::insufficient_scope(Scope::Data));
+        }
+        Ok(Self {
+            client_id: grant.client_id.clone(),
+        })
+    }
 }
 
 impl From<BearerRefusal> for ApiError {
@@ -144,13 +171,6 @@ impl RequiredScope for Trading {
 pub struct AccountWrite;
 impl RequiredScope for AccountWrite {
     const SCOPE: Scope = Scope::AccountWrite;
-}
-
-/// The Data API.
-#[derive(Debug)]
-pub struct Data;
-impl RequiredScope for Data {
-    const SCOPE: Scope = Scope::Data;
 }
 
 /// A valid access token that was granted `S`: 401 without a valid token, 403

@@ -7,7 +7,7 @@ mod client;
 
 pub use basic::{BasicCredentials, parse_basic};
 pub use bearer::{
-    AccountWrite, Base, BearerGrant, BearerRefusal, Data, RequiredScope, Scoped, Trading,
+    AccountWrite, Base, BearerGrant, BearerRefusal, DataGrant, RequiredScope, Scoped, Trading,
     check_bearer,
 };
 pub use broker::{BrokerAuth, BrokerAuthError, authenticate_broker};

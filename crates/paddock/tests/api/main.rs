@@ -13,6 +13,7 @@ mod broker;
 mod browser;
 mod chromium;
 mod cli;
+mod data;
 mod faults;
 mod garbage;
 mod hardening;
