@@ -282,14 +282,35 @@ impl Stream {
                     .unwrap_or_default();
                 let now_listening = asked.contains(&TRADE_UPDATES);
                 if now_listening && !*listening {
-                    // Events from now on; a client that wants earlier ones reads
-                    // them from GET /v2/events/trades (since) or the orders.
-                    *last = self
-                        .state
-                        .store
-                        .latest_trade_event(listener.account)
-                        .await
-                        .map_err(|_| End::Close("the database is unavailable; reconnect"))?;
+                    // Events from now on, or (paddock's addition, for a client that
+                    // reconnects) after `since`: an event id, or an RFC 3339 time.
+                    let store = &self.state.store;
+                    let unavailable = |_| End::Close("the database is unavailable; reconnect");
+                    let since = &message["data"]["since"];
+                    *last = if let Some(id) = since.as_i64() {
+                        id
+                    } else if let Some(text) = since.as_str() {
+                        match (
+                            text.parse::<i64>(),
+                            chrono::DateTime::parse_from_rfc3339(text),
+                        ) {
+                            (Ok(id), _) => id,
+                            (_, Ok(at)) => store
+                                .trade_event_before(listener.account, at.to_utc())
+                                .await
+                                .map_err(unavailable)?,
+                            _ => {
+                                let error = json!({"stream": "error", "data": {"error":
+                                    "since must be an event id or an RFC 3339 time"}});
+                                return self.send(&error).await;
+                            }
+                        }
+                    } else {
+                        store
+                            .latest_trade_event(listener.account)
+                            .await
+                            .map_err(unavailable)?
+                    };
                 }
                 *listening = now_listening;
                 let streams: Vec<&str> = if now_listening {
@@ -298,7 +319,9 @@ impl Stream {
                     vec![]
                 };
                 self.send(&json!({"stream": "listening", "data": {"streams": streams}}))
-                    .await
+                    .await?;
+                // What happened after `since`, at once.
+                self.react(listener, now_listening, false, last).await
             }
             Some("authenticate") => {
                 self.send(&authorization("authorized", "authenticate"))

@@ -315,3 +315,36 @@ async fn trade_updates_come_as_server_sent_events_with_resume() {
         .unwrap();
     assert_eq!(bad.status(), 422);
 }
+
+#[tokio::test]
+async fn a_reconnecting_client_listens_since_its_last_event_and_misses_nothing() {
+    let (app, token) = trading_app().await;
+    let mut socket = listening(&app, &token).await;
+    let market = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "market",
+                        "time_in_force": "day"});
+    post_order(&app, &token, market.clone()).await;
+    let first = update(&mut socket).await;
+    drop(socket);
+    // While it is away: the first order's fill is already sent; a second order comes.
+    post_order(&app, &token, market).await;
+    let mut socket = connect(&app, Env::Paper, "/stream").await;
+    send(&mut socket, authenticate(&token)).await;
+    next(&mut socket).await.unwrap();
+    let listen = json!({"action": "listen",
+                        "data": {"streams": ["trade_updates"], "since": first["event_id"]}});
+    send(&mut socket, listen).await;
+    assert_eq!(next(&mut socket).await.unwrap()["stream"], "listening");
+    let kinds: Vec<String> = [
+        update(&mut socket).await,
+        update(&mut socket).await,
+        update(&mut socket).await,
+    ]
+    .iter()
+    .map(|u| u["event"].as_str().unwrap().to_owned())
+    .collect();
+    assert_eq!(
+        kinds,
+        ["fill", "new", "fill"],
+        "everything after the last event seen"
+    );
+}
