@@ -555,3 +555,60 @@ async fn a_stream_on_one_node_carries_the_other_nodes_orders_and_closes_on_revok
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_stream_client_of_a_killed_node_resumes_on_its_restart_and_misses_nothing() {
+    use crate::stream::{next, send};
+
+    let mut cluster = Cluster::start_with(&["--market", "always-open"]).await;
+    let code = cluster.code(&cluster.a).await;
+    let token = access_token(cluster.redeem(&cluster.a, &code, REDIRECT_URI).await).await;
+    let b_address = cluster.b.base.trim_start_matches("http://").to_owned();
+    let stream_url = format!("ws://{b_address}/paper/stream");
+    let auth = json!({"action": "authenticate", "data": {"oauth_token": token}});
+    let order = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "market",
+                       "time_in_force": "day"});
+    let place = |order: Value| {
+        cluster
+            .http
+            .post(format!("{}/paper/v2/orders", cluster.a.base))
+            .bearer_auth(&token)
+            .json(&order)
+            .send()
+    };
+
+    let (mut socket, _) = tokio_tungstenite::connect_async(&stream_url).await.unwrap();
+    send(&mut socket, auth.clone()).await;
+    send(
+        &mut socket,
+        json!({"action": "listen", "data": {"streams": ["trade_updates"]}}),
+    )
+    .await;
+    next(&mut socket).await.unwrap();
+    next(&mut socket).await.unwrap();
+    place(order.clone()).await.unwrap();
+    next(&mut socket).await.unwrap();
+    let last = next(&mut socket).await.unwrap()["data"]["event_id"].clone();
+
+    // B dies; orders go on through A meanwhile; B comes back on the same address.
+    cluster.b.kill_hard();
+    assert_eq!(next(&mut socket).await, None);
+    place(order.clone()).await.unwrap();
+    place(order).await.unwrap();
+    cluster.b = Served::node(&cluster.db.url, &b_address, &["--market", "always-open"]);
+
+    let (mut socket, _) = tokio_tungstenite::connect_async(&stream_url).await.unwrap();
+    send(&mut socket, auth).await;
+    assert_eq!(
+        next(&mut socket).await.unwrap()["data"]["status"],
+        "authorized"
+    );
+    let listen = json!({"action": "listen", "data": {"streams": ["trade_updates"], "since": last}});
+    send(&mut socket, listen).await;
+    assert_eq!(next(&mut socket).await.unwrap()["stream"], "listening");
+    let mut events = Vec::new();
+    for _ in 0..4 {
+        events.push(next(&mut socket).await.unwrap()["data"]["event"].clone());
+    }
+    assert_eq!(events, ["new", "fill", "new", "fill"]);
+}
