@@ -72,6 +72,24 @@ impl BarLength {
         }
     }
 
+    /// About how long a bar lasts (a month as 30 days): for bounding how far back a
+    /// request walks.
+    pub fn approximate(self) -> TimeDelta {
+        match self {
+            Self::Minutes(n) => TimeDelta::minutes(i64::from(n)),
+            Self::Hours(n) => TimeDelta::hours(i64::from(n)),
+            Self::Day => TimeDelta::days(1),
+            Self::Week => TimeDelta::weeks(1),
+            Self::Month => TimeDelta::days(30),
+        }
+    }
+
+    /// About how many bars lie between `from` and `now`: what walking back to `from`
+    /// costs.
+    pub fn bars_back(self, from: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+        (now - from).num_seconds().max(0) / self.approximate().num_seconds().max(1) + 1
+    }
+
     /// The start of the bar after the one starting at `start`.
     pub fn next(self, start: DateTime<Utc>) -> DateTime<Utc> {
         let date = to_new_york(start).date_naive();

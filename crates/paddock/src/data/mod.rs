@@ -275,7 +275,15 @@ struct BarsRequest {
     page: Option<(String, DateTime<Utc>)>,
 }
 
-fn bars_request(query: &Params, now: DateTime<Utc>) -> Result<BarsRequest, ApiError> {
+/// The most bars one request walks back through, over all its symbols: the made-up
+/// past is drawn bar by bar from now, so a far `start` costs what it reaches back.
+const MAX_WALK: i64 = 500_000;
+
+fn bars_request(
+    query: &Params,
+    now: DateTime<Utc>,
+    symbols: usize,
+) -> Result<BarsRequest, ApiError> {
     check_common(query)?;
     let length_text = query
         .get("timeframe")
@@ -326,11 +334,11 @@ fn bars_request(query: &Params, now: DateTime<Utc>) -> Result<BarsRequest, ApiEr
             ));
         }
     }
-    // Bars reach back ten years at most: the made-up past is walked bar by bar.
-    if (now - start) > TimeDelta::days(3_660) && matches!(length, BarLength::Minutes(_)) {
-        return Err(ApiError::unprocessable(
-            "minute bars reach back ten years at most; give a later start",
-        ));
+    if length.bars_back(start, now).saturating_mul(symbols as i64) > MAX_WALK {
+        return Err(ApiError::unprocessable(format!(
+            "that reaches back over {MAX_WALK} bars; give a later start, a longer timeframe or \
+             fewer symbols"
+        )));
     }
     let page = query.get("page_token").map(decode_page).transpose()?;
     Ok(BarsRequest {

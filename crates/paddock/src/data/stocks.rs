@@ -165,7 +165,7 @@ pub async fn bars(
     AlpacaQuery(query): AlpacaQuery,
 ) -> Result<Json<MultiBars>, ApiError> {
     let assets = symbols(&query)?;
-    let request = bars_request(&query, state.clock.now())?;
+    let request = bars_request(&query, state.clock.now(), assets.len())?;
     let feed = Feed::now(&state).await?;
     let (bars, next_page_token) = page_of_bars(&feed, &assets, &request);
     Ok(Json(MultiBars {
@@ -283,7 +283,7 @@ pub async fn symbol_bars(
     AlpacaQuery(query): AlpacaQuery,
 ) -> Result<Json<Value>, ApiError> {
     let asset = path_symbol(symbol)?;
-    let request = bars_request(&query, state.clock.now())?;
+    let request = bars_request(&query, state.clock.now(), 1)?;
     let feed = Feed::now(&state).await?;
     let symbol = asset.symbol.to_string();
     let (mut bars, next_page_token) = page_of_bars(&feed, &[asset], &request);
