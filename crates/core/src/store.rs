@@ -486,8 +486,10 @@ pub trait TradingStore {
     ) -> StoreResult<Vec<StreamEvent>>;
     /// The sequence number of the account's latest trade event (0 before the first).
     async fn latest_trade_event(&self, account: AccountId) -> StoreResult<i64>;
-    /// The sequence number of the account's last trade event before `at` (0 if none):
-    /// where a stream that starts at a time resumes from.
+    /// Where a stream that starts at `at` resumes after: the sequence number just before
+    /// the account's first event at or after `at` (its latest when there is none).
+    /// Nodes stamp events with their own clocks, so an event of about `at` may be
+    /// delivered twice, but none at or after it is skipped.
     async fn trade_event_before(&self, account: AccountId, at: DateTime<Utc>) -> StoreResult<i64>;
     /// The account's fills (from the trade events), as its activities list them.
     async fn fills(&self, account: AccountId, query: &FillQuery) -> StoreResult<Vec<FillRecord>>;

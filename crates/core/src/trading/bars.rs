@@ -4,6 +4,8 @@
 //! the timeframe and the bar's start. The latest bar closes at the price now (the
 //! latest trade's), and the same seed and price give the same bars.
 
+use std::collections::VecDeque;
+
 use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -200,7 +202,8 @@ impl History {
         let until = until.min(length.next(length.start_of(now)));
         let mut start = length.start_of(now);
         let mut close = cents(price);
-        let mut out = Vec::new();
+        // Newest first while walking back; only the oldest `limit` are kept.
+        let mut out: VecDeque<Bar> = VecDeque::new();
         while start >= length.start_of(from) {
             let (change, spread) = self.draws(symbol, length, start);
             let open = cents(close / (Decimal::ONE + length.reach() * change));
@@ -209,7 +212,7 @@ impl History {
                 let high = cents(open.max(close) * (Decimal::ONE + wick));
                 let low = cents(open.min(close) * (Decimal::ONE - wick));
                 let volume = 1_000 + (spread * Decimal::from(99_000)).to_u64().unwrap_or(0);
-                out.push(Bar {
+                out.push_back(Bar {
                     start,
                     open,
                     high,
@@ -219,13 +222,14 @@ impl History {
                     trades: volume / 100 + 1,
                     vwap: cents((open + high + low + close) / Decimal::from(4)),
                 });
+                if out.len() > limit {
+                    out.pop_front();
+                }
             }
             close = open;
             start = length.previous(start);
         }
-        out.reverse();
-        out.truncate(limit);
-        out
+        out.into_iter().rev().collect()
     }
 }
 

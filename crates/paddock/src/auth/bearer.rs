@@ -9,6 +9,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use paddock_core::env::Env;
@@ -102,7 +103,7 @@ impl FromRequestParts<AppState> for DataGrant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let grant = usable_grant(state, bearer_token(parts)?).await?;
+        let grant = usable_grant(state, bearer_token(&parts.headers)?).await?;
         if !grant.scopes.contains(Scope::Data) {
             return Err(ApiError::insufficient_scope(Scope::Data));
         }
@@ -121,8 +122,9 @@ impl From<BearerRefusal> for ApiError {
     }
 }
 
-fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
-    let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let header = headers.get(AUTHORIZATION).ok_or_else(|| {
         ApiError::bearer_unauthorized(
             "an access token is required: send `Authorization: Bearer <token>`",
             false,
@@ -150,7 +152,7 @@ impl FromRequestParts<AppState> for BearerGrant {
             .extensions
             .get::<Base>()
             .ok_or_else(|| anyhow::anyhow!("route serves the Trading API without a Base"))?;
-        Ok(check_bearer(state, bearer_token(parts)?, env).await?)
+        Ok(check_bearer(state, bearer_token(&parts.headers)?, env).await?)
     }
 }
 

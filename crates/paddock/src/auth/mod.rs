@@ -8,7 +8,7 @@ mod client;
 pub use basic::{BasicCredentials, parse_basic};
 pub use bearer::{
     AccountWrite, Base, BearerGrant, BearerRefusal, DataGrant, RequiredScope, Scoped, Trading,
-    check_bearer,
+    bearer_token, check_bearer,
 };
 pub use broker::{BrokerAuth, BrokerAuthError, authenticate_broker};
 pub use client::{ClientCredentials, authenticate_client};

@@ -31,7 +31,7 @@ pub mod stocks;
 
 /// The most symbols one request names.
 const MAX_SYMBOLS: usize = 100;
-/// The most bars one page holds (Alpaca's bound), and the default.
+/// The most bars one page holds (Alpaca's bound), and how many when not said.
 const MAX_LIMIT: usize = 10_000;
 const DEFAULT_LIMIT: usize = 1_000;
 /// The feeds Alpaca names; the paper market serves them all the same data.
@@ -277,7 +277,7 @@ struct BarsRequest {
 
 /// The most bars one request walks back through, over all its symbols: the made-up
 /// past is drawn bar by bar from now, so a far `start` costs what it reaches back.
-const MAX_WALK: i64 = 500_000;
+const MAX_WALK: i64 = 100_000;
 
 fn bars_request(
     query: &Params,
@@ -341,6 +341,15 @@ fn bars_request(
         )));
     }
     let page = query.get("page_token").map(decode_page).transpose()?;
+    // A token continues a request like this one: its bar lies in the window (so the
+    // walk back to it is bounded as the window's is).
+    if let Some((_, at)) = &page
+        && (*at < start || *at > end)
+    {
+        return Err(ApiError::unprocessable(
+            "page_token does not continue this request; send the same start and end",
+        ));
+    }
     Ok(BarsRequest {
         length,
         start,
@@ -376,8 +385,33 @@ fn decode_page(token: &str) -> Result<(String, DateTime<Utc>), ApiError> {
     Ok((symbol.to_owned(), at))
 }
 
+/// Whether the page token names one of the request's symbols (422 otherwise, rather
+/// than starting over and letting a client that follows tokens loop).
+fn page_symbol_listed(request: &BarsRequest, assets: &[Asset]) -> Result<(), ApiError> {
+    match &request.page {
+        Some((symbol, _)) if !assets.iter().any(|a| a.symbol.as_str() == symbol) => {
+            Err(ApiError::unprocessable(
+                "page_token does not continue this request; send the same symbols",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// One page of bars of `assets` (in the order given, each oldest first), and the token
-/// of the next page when there is more.
+/// of the next page when there is more. Walking back is CPU work: it runs off the
+/// async workers.
+async fn page(
+    feed: Feed,
+    assets: Vec<Asset>,
+    request: BarsRequest,
+) -> Result<(BTreeMap<String, Vec<BarJson>>, Option<String>), ApiError> {
+    page_symbol_listed(&request, &assets)?;
+    tokio::task::spawn_blocking(move || page_of_bars(&feed, &assets, &request))
+        .await
+        .map_err(|e| anyhow::anyhow!("the bars task failed: {e}").into())
+}
+
 fn page_of_bars(
     feed: &Feed,
     assets: &[Asset],
@@ -385,11 +419,14 @@ fn page_of_bars(
 ) -> (BTreeMap<String, Vec<BarJson>>, Option<String>) {
     let mut out: BTreeMap<String, Vec<BarJson>> = BTreeMap::new();
     let mut left = request.limit;
-    let skip = request
-        .page
-        .as_ref()
-        .and_then(|(symbol, _)| assets.iter().position(|a| a.symbol.as_str() == symbol))
-        .unwrap_or(0);
+    let skip = match &request.page {
+        Some((symbol, _)) => match assets.iter().position(|a| a.symbol.as_str() == symbol) {
+            Some(i) => i,
+            // Checked by the handler (`page_symbol_listed`): not reached.
+            None => return (out, None),
+        },
+        None => 0,
+    };
     for (i, asset) in assets.iter().enumerate().skip(skip) {
         let from = match &request.page {
             Some((symbol, at)) if i == skip && asset.symbol.as_str() == symbol => *at,
@@ -399,12 +436,10 @@ fn page_of_bars(
         let bars = feed.bars(asset, request.length, from, request.end, left + 1);
         if bars.len() > left {
             let next = encode_page(asset.symbol.as_str(), bars[left].start);
-            if left > 0 {
-                out.insert(
-                    asset.symbol.to_string(),
-                    bars[..left].iter().map(BarJson::from).collect(),
-                );
-            }
+            out.insert(
+                asset.symbol.to_string(),
+                bars[..left].iter().map(BarJson::from).collect(),
+            );
             return (out, Some(next));
         }
         left -= bars.len();

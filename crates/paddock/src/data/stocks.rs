@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{
-    BarJson, Feed, QuoteJson, SnapshotJson, TradeJson, asset, bars_request, check_common,
-    page_of_bars, symbols,
+    BarJson, Feed, QuoteJson, SnapshotJson, TradeJson, asset, bars_request, check_common, page,
+    symbols,
 };
 use crate::auth::DataGrant;
 use crate::error::{AlpacaErrorBody, ApiError};
@@ -167,7 +167,7 @@ pub async fn bars(
     let assets = symbols(&query)?;
     let request = bars_request(&query, state.clock.now(), assets.len())?;
     let feed = Feed::now(&state).await?;
-    let (bars, next_page_token) = page_of_bars(&feed, &assets, &request);
+    let (bars, next_page_token) = page(feed, assets, request).await?;
     Ok(Json(MultiBars {
         bars,
         next_page_token,
@@ -286,7 +286,7 @@ pub async fn symbol_bars(
     let request = bars_request(&query, state.clock.now(), 1)?;
     let feed = Feed::now(&state).await?;
     let symbol = asset.symbol.to_string();
-    let (mut bars, next_page_token) = page_of_bars(&feed, &[asset], &request);
+    let (mut bars, next_page_token) = page(feed, vec![asset], request).await?;
     Ok(Json(serde_json::json!({
         "bars": bars.remove(&symbol).unwrap_or_default(),
         "symbol": symbol,

@@ -1,16 +1,15 @@
 //! `GET /v2/events/trades`: the trade updates of the token's account as Server-Sent
 //! Events (the Go SDK's transport). Each event's `id` is its sequence number and its
-//! `data` the trade update the WebSocket sends; `since`/`until` (an RFC 3339 time or
-//! an event id, also as `since_id`/`until_id`) bound it, and `Last-Event-ID` resumes
-//! after the last event a client saw. Without `until` the stream stays open and
+//! `data` the trade update the WebSocket sends; `since` (events after an event id, or
+//! from an RFC 3339 time) and `until` (up to an event id, or a time), also as
+//! `since_id`/`until_id`, bound it, and `Last-Event-ID` resumes after the last event a
+//! client saw. Without `until` the stream stays open and
 //! carries new events as they happen, on whichever node they happen.
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::http::header::AUTHORIZATION;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
@@ -22,50 +21,55 @@ use paddock_core::store::{Invalidation, StreamEvent};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
-use crate::auth::{BearerGrant, check_bearer};
+use crate::auth::{BearerGrant, bearer_token};
 use crate::error::{AlpacaErrorBody, ApiError};
 use crate::extract::AlpacaQuery;
 use crate::state::AppState;
-use crate::trading::stream::TradeUpdate;
+use crate::trading::stream::{
+    BATCH, POLL_EVERY, Recheck, SEND_TIMEOUT, Since, TradeUpdate, recheck,
+};
 
-/// Events read from the store at once.
-const BATCH: u32 = 500;
-/// How long one event may wait for the client before it counts as not reading.
-const SEND_TIMEOUT: Duration = Duration::from_secs(5);
-/// How often the stream checks its token and events without a wake-up.
-const POLL_EVERY: Duration = Duration::from_secs(1);
-
-/// Where a bound falls: at a time, or at an event id.
+/// Where the stream stops: after an event id, or at a time.
 #[derive(Clone, Copy, Debug)]
-enum Bound {
+enum Until {
     At(DateTime<Utc>),
     Id(i64),
 }
 
-fn bound(query: &Params, name: &str, id_name: &str) -> Result<Option<Bound>, ApiError> {
-    if let Some(text) = query.get(id_name) {
-        let id = text
-            .parse()
-            .map_err(|_| super::query_error(id_name, text, "give an event id"))?;
-        return Ok(Some(Bound::Id(id)));
-    }
-    let Some(text) = query.get(name) else {
-        return Ok(None);
-    };
-    if let Ok(id) = text.parse::<i64>() {
-        return Ok(Some(Bound::Id(id)));
-    }
-    Ok(Some(Bound::At(super::query_time(name, text)?)))
-}
-
-impl Bound {
-    /// Whether `event` is past this `until` bound.
+impl Until {
+    /// Whether `event` is past it.
     fn passed_by(self, event: &StreamEvent) -> bool {
         match self {
-            Bound::At(at) => event.event.at > at,
-            Bound::Id(id) => event.seq > id,
+            Until::At(at) => event.event.at > at,
+            Until::Id(id) => event.seq > id,
         }
     }
+
+    /// Whether nothing more can come: the time has passed, or the stream has sent the
+    /// last event it may.
+    fn reached(self, last: i64, now: DateTime<Utc>) -> bool {
+        match self {
+            Until::At(at) => now > at,
+            Until::Id(id) => last >= id,
+        }
+    }
+}
+
+/// A bound given as `name` (an event id or a time) or `id_name` (an event id).
+fn bound(query: &Params, name: &str, id_name: &str) -> Result<Option<Since>, ApiError> {
+    let (name, text) = match (query.get(id_name), query.get(name)) {
+        (Some(text), _) => (id_name, text),
+        (None, Some(text)) => (name, text),
+        (None, None) => return Ok(None),
+    };
+    let parsed = if name == id_name {
+        text.trim().parse().ok().map(Since::After)
+    } else {
+        Since::parse(text)
+    };
+    parsed
+        .map(Some)
+        .ok_or_else(|| super::query_error(name, text, "give an event id or an RFC 3339 time"))
 }
 
 #[utoipa::path(
@@ -98,7 +102,10 @@ pub async fn trade_events(
     AlpacaQuery(query): AlpacaQuery,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let since = bound(&query, "since", "since_id")?;
-    let until = bound(&query, "until", "until_id")?;
+    let until = bound(&query, "until", "until_id")?.map(|u| match u {
+        Since::After(id) => Until::Id(id),
+        Since::At(at) => Until::At(at),
+    });
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -106,17 +113,11 @@ pub async fn trade_events(
     let account = grant.account_id;
     let start = match (resume, since) {
         (Some(id), _) => id,
-        (None, Some(Bound::Id(id))) => id - 1,
-        (None, Some(Bound::At(at))) => state.store.trade_event_before(account, at).await?,
+        (None, Some(since)) => since.resume_after(&state, account).await?,
         (None, None) => state.store.latest_trade_event(account).await?,
     };
     // The extractor checked it; kept to check again when a revocation comes.
-    let token = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .map(|(_, token)| token.trim().to_owned())
-        .unwrap_or_default();
+    let token = bearer_token(&headers)?.to_owned();
     let (events, receiver) = mpsc::channel(64);
     tokio::spawn(produce(
         state, grant.env, token, account, start, until, events,
@@ -135,7 +136,7 @@ async fn produce(
     token: String,
     account: AccountId,
     mut last: i64,
-    until: Option<Bound>,
+    until: Option<Until>,
     events: mpsc::Sender<Event>,
 ) {
     let digest = AccessToken::parse(&token).ok().map(|t| t.digest());
@@ -164,24 +165,35 @@ async fn produce(
             if batch.len() < BATCH as usize {
                 break;
             }
+            // A long backlog: the token may have been revoked meanwhile.
+            if !matches!(recheck(&state, &token, env).await, Recheck::Valid) {
+                return;
+            }
         }
-        if let Some(Bound::At(at)) = until
-            && state.clock.now() > at
-        {
+        if until.is_some_and(|u| u.reached(last, state.clock.now())) {
             return;
         }
-        let recheck = tokio::select! {
-            change = changes.recv() => match change {
-                Ok(Invalidation::Token(d)) => Some(d) == digest,
-                Ok(Invalidation::Client(_)) | Err(RecvError::Lagged(_)) => true,
-                Ok(_) => false,
-                Err(RecvError::Closed) => return,
-            },
-            _ = poll.tick() => true,
-            () = events.closed() => return,
-        };
-        if recheck && check_bearer(&state, &token, env).await.is_err() {
-            return;
+        // Woken by its account's change (read the events), by its token's or client's
+        // (check it), or by the poll (check it).
+        loop {
+            let check = tokio::select! {
+                change = changes.recv() => match change {
+                    Ok(Invalidation::Account(id)) if id == account => break,
+                    Ok(Invalidation::Token(d)) => Some(d) == digest,
+                    Ok(Invalidation::Client(_)) => true,
+                    Err(RecvError::Lagged(_)) => break,
+                    Ok(_) => false,
+                    Err(RecvError::Closed) => return,
+                },
+                _ = poll.tick() => true,
+                () = events.closed() => return,
+            };
+            if check && !matches!(recheck(&state, &token, env).await, Recheck::Valid) {
+                return;
+            }
+            if until.is_some_and(|u| u.reached(last, state.clock.now())) {
+                return;
+            }
         }
     }
 }

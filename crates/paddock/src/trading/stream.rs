@@ -25,26 +25,69 @@ use axum::response::Response;
 use paddock_core::env::Env;
 use paddock_core::ids::{AccountId, ClientId};
 use paddock_core::secret::{AccessToken, Digest};
-use paddock_core::store::{Invalidation, StreamEvent};
+use paddock_core::store::{Invalidation, StoreResult, StreamEvent};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::auth::{Base, check_bearer};
+use crate::auth::{Base, BearerRefusal, check_bearer};
 use crate::state::AppState;
 use crate::trading::orders::OrderResponse;
 use crate::wire;
 
+/// Where a stream resumes: after an event id, or from a time.
+#[derive(Clone, Copy, Debug)]
+pub enum Since {
+    After(i64),
+    At(chrono::DateTime<chrono::Utc>),
+}
+
+impl Since {
+    /// An event id or an RFC 3339 time (or a date), as a client writes it.
+    pub fn parse(text: &str) -> Option<Self> {
+        if let Ok(id) = text.trim().parse::<i64>() {
+            return Some(Since::After(id));
+        }
+        super::query_time("since", text).ok().map(Since::At)
+    }
+
+    /// The sequence number the stream goes on after.
+    pub async fn resume_after(self, state: &AppState, account: AccountId) -> StoreResult<i64> {
+        match self {
+            Since::After(id) => Ok(id),
+            Since::At(at) => state.store.trade_event_before(account, at).await,
+        }
+    }
+}
+
+/// What a stream's token says when checked again.
+pub enum Recheck {
+    Valid,
+    /// Revoked, expired, or its client disabled: the stream ends.
+    Refused,
+    /// The database could not say: the stream ends, and the client may reconnect.
+    Unavailable,
+}
+
+pub async fn recheck(state: &AppState, token: &str, env: Env) -> Recheck {
+    match check_bearer(state, token, env).await {
+        Ok(_) => Recheck::Valid,
+        Err(BearerRefusal::Store(_)) => Recheck::Unavailable,
+        Err(_) => Recheck::Refused,
+    }
+}
+
 /// How long a new connection may take to authenticate.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one message may take to go out before the client counts as not reading.
-const SEND_TIMEOUT: Duration = Duration::from_secs(5);
-/// How often a stream checks its token and its account's events without a wake-up.
-const POLL_EVERY: Duration = Duration::from_secs(1);
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a stream checks its token without a wake-up (a revocation's wake-up may
+/// be lost to a full buffer; events never are, since they are read from the store).
+pub const POLL_EVERY: Duration = Duration::from_secs(1);
 /// Idle connections are pinged this often, so that proxies keep them open.
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// Events read from the store at once.
-const BATCH: u32 = 500;
+pub const BATCH: u32 = 500;
 /// The one stream there is.
 const TRADE_UPDATES: &str = "trade_updates";
 
@@ -169,8 +212,8 @@ impl Stream {
             tokio::time::timeout(SEND_TIMEOUT, self.socket.send(Message::Close(Some(frame)))).await;
     }
 
-    /// The next JSON message from the client (text or binary frames); `None` when the
-    /// client has gone. A frame that is not JSON is answered with an error message.
+    /// The next JSON message from the client (text or binary frames); `End::Gone` when
+    /// the client has gone. A frame that is not JSON is answered with an error message.
     async fn receive(&mut self) -> Result<Value, End> {
         loop {
             let bytes = match self.socket.recv().await {
@@ -206,20 +249,25 @@ impl Stream {
                 "authenticate first: {\"action\":\"authenticate\",\"data\":{\"oauth_token\":\"…\"}}",
             ));
         }
+        let Ok(parsed) = AccessToken::parse(token) else {
+            self.send(&authorization("unauthorized", "authenticate"))
+                .await?;
+            return Err(End::Close("the access token is not valid"));
+        };
         match check_bearer(&self.state, token, self.env).await {
             Ok(grant) => {
                 self.send(&authorization("authorized", "authenticate"))
                     .await?;
-                let digest = AccessToken::parse(token)
-                    .map(|t| t.digest())
-                    .map_err(|_| End::Close("the access token is not valid"))?;
                 Ok(Listener {
                     token: token.to_owned(),
-                    digest,
+                    digest: parsed.digest(),
                     client_id: grant.client_id,
                     account: grant.account_id,
                 })
             }
+            Err(BearerRefusal::Store(_)) => Err(End::Close(
+                "the database is unavailable; reconnect in a moment",
+            )),
             Err(_) => {
                 self.send(&authorization("unauthorized", "authenticate"))
                     .await?;
@@ -255,11 +303,17 @@ impl Stream {
                     };
                     self.react(listener, listening && ours, recheck, &mut last).await
                 }
-                _ = poll.tick() => self.react(listener, listening, true, &mut last).await,
-                _ = ping.tick() => match self.socket.send(Message::Ping(Default::default())).await {
-                    Ok(()) => Ok(()),
-                    Err(_) => Err(End::Gone),
-                },
+                _ = poll.tick() => self.react(listener, false, true, &mut last).await,
+                _ = ping.tick() => {
+                    let ping = self.socket.send(Message::Ping(Default::default()));
+                    match tokio::time::timeout(SEND_TIMEOUT, ping).await {
+                        Ok(Ok(())) => Ok(()),
+                        Ok(Err(_)) => Err(End::Gone),
+                        Err(_) => Err(End::Close(
+                            "the client is not reading its messages; reconnect and resume",
+                        )),
+                    }
+                }
             };
             if let Err(end) = result {
                 return end;
@@ -284,32 +338,29 @@ impl Stream {
                 if now_listening && !*listening {
                     // Events from now on, or (paddock's addition, for a client that
                     // reconnects) after `since`: an event id, or an RFC 3339 time.
-                    let store = &self.state.store;
                     let unavailable = |_| End::Close("the database is unavailable; reconnect");
-                    let since = &message["data"]["since"];
-                    *last = if let Some(id) = since.as_i64() {
-                        id
-                    } else if let Some(text) = since.as_str() {
-                        match (
-                            text.parse::<i64>(),
-                            chrono::DateTime::parse_from_rfc3339(text),
-                        ) {
-                            (Ok(id), _) => id,
-                            (_, Ok(at)) => store
-                                .trade_event_before(listener.account, at.to_utc())
-                                .await
-                                .map_err(unavailable)?,
-                            _ => {
-                                let error = json!({"stream": "error", "data": {"error":
-                                    "since must be an event id or an RFC 3339 time"}});
-                                return self.send(&error).await;
-                            }
-                        }
-                    } else {
-                        store
+                    let given = &message["data"]["since"];
+                    let since = match given {
+                        Value::Number(n) => n.as_i64().map(Since::After),
+                        Value::String(text) => Since::parse(text),
+                        _ => None,
+                    };
+                    if since.is_none() && !given.is_null() {
+                        let error = json!({"stream": "error", "data": {"error":
+                            "since must be an event id or an RFC 3339 time"}});
+                        return self.send(&error).await;
+                    }
+                    *last = match since {
+                        Some(since) => since
+                            .resume_after(&self.state, listener.account)
+                            .await
+                            .map_err(unavailable)?,
+                        None => self
+                            .state
+                            .store
                             .latest_trade_event(listener.account)
                             .await
-                            .map_err(unavailable)?
+                            .map_err(unavailable)?,
                     };
                 }
                 *listening = now_listening;
@@ -323,9 +374,12 @@ impl Stream {
                 // What happened after `since`, at once.
                 self.react(listener, now_listening, false, last).await
             }
+            // Authenticated already: the same token is confirmed, another is refused
+            // (a stream serves one token's account).
             Some("authenticate") => {
-                self.send(&authorization("authorized", "authenticate"))
-                    .await
+                let same = message["data"]["oauth_token"].as_str() == Some(listener.token.as_str());
+                let status = if same { "authorized" } else { "unauthorized" };
+                self.send(&authorization(status, "authenticate")).await
             }
             other => {
                 let error = json!({"stream": "error", "data": {"error": format!(
@@ -333,6 +387,19 @@ impl Stream {
                     other.unwrap_or("(none)").chars().take(40).collect::<String>()
                 )}});
                 self.send(&error).await
+            }
+        }
+    }
+
+    /// Ends the stream, saying why, unless its token is still valid.
+    async fn still_valid(&mut self, listener: &Listener) -> Result<(), End> {
+        match recheck(&self.state, &listener.token, self.env).await {
+            Recheck::Valid => Ok(()),
+            Recheck::Unavailable => Err(End::Close("the database is unavailable; reconnect")),
+            Recheck::Refused => {
+                self.send(&authorization("unauthorized", "authenticate"))
+                    .await?;
+                Err(End::Close("the access token was revoked"))
             }
         }
     }
@@ -346,14 +413,8 @@ impl Stream {
         recheck: bool,
         last: &mut i64,
     ) -> Result<(), End> {
-        if recheck
-            && check_bearer(&self.state, &listener.token, self.env)
-                .await
-                .is_err()
-        {
-            let revoked = authorization("unauthorized", "authenticate");
-            self.send(&revoked).await?;
-            return Err(End::Close("the access token was revoked"));
+        if recheck {
+            self.still_valid(listener).await?;
         }
         if !deliver {
             return Ok(());
@@ -372,6 +433,8 @@ impl Stream {
             if events.len() < BATCH as usize {
                 return Ok(());
             }
+            // A long backlog: the token may have been revoked meanwhile.
+            self.still_valid(listener).await?;
         }
     }
 }

@@ -153,6 +153,8 @@ async fn the_data_api_needs_the_data_scope_and_good_parameters() {
         "/v2/stocks/bars?symbols=AAPL&timeframe=1Min&page_token=garbage",
         "/v2/stocks/bars?symbols=AAPL&timeframe=1Min&sort=sideways",
         "/v2/stocks/NOPE/bars?timeframe=1Min",
+        // A forged token reaching back to 1970 ("AAPL|0").
+        "/v2/stocks/bars?symbols=AAPL&timeframe=1Min&page_token=QUFQTHww",
         // Too far back for minute bars: the past is walked bar by bar.
         "/v2/stocks/AAPL/bars?timeframe=1Min&start=2020-01-01T00:00:00Z",
     ] {

@@ -307,7 +307,8 @@ impl TradingStore for PgStore {
 
     async fn trade_event_before(&self, account: AccountId, at: DateTime<Utc>) -> StoreResult<i64> {
         sqlx::query_scalar(
-            "SELECT COALESCE(MAX(seq), 0) FROM trade_events WHERE account_id = $1 AND at < $2",
+            "SELECT COALESCE(MIN(seq) - 1, (SELECT COALESCE(MAX(seq), 0) FROM trade_events \
+             WHERE account_id = $1)) FROM trade_events WHERE account_id = $1 AND at >= $2",
         )
         .bind(account.as_uuid())
         .bind(at)
