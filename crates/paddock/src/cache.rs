@@ -46,12 +46,25 @@ pub struct Caches {
 }
 
 /// An account as the Trading API shows it: its record, holdings and open orders.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct AccountState {
     pub account: Account,
     pub config: AccountConfig,
     pub holdings: Vec<(Symbol, Holding)>,
     pub open_orders: Vec<Order>,
+    /// `GET /v2/account`'s body, as last written: it is a function of this state, the
+    /// market snapshot and the day alone, so it is reused while those are the same.
+    pub rendered: Mutex<Option<Rendered>>,
+}
+
+/// A response body, and what it was made from.
+#[derive(Debug)]
+pub struct Rendered {
+    /// Held, so that the comparison by pointer cannot match a later snapshot that
+    /// happens to take its place in memory.
+    pub market: Arc<Market>,
+    pub day: chrono::NaiveDate,
+    pub body: axum::body::Bytes,
 }
 
 impl Caches {

@@ -1,7 +1,11 @@
 //! `GET /v2/account`: the account the token reaches on this base.
 
-use axum::Json;
+use std::sync::Arc;
+
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use paddock_core::trading::market::Market;
 use rust_decimal::Decimal;
@@ -9,7 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::BearerGrant;
-use crate::cache::AccountState;
+use crate::cache::{AccountState, Rendered};
 use crate::error::{AlpacaErrorBody, ApiError};
 use crate::state::AppState;
 
@@ -157,12 +161,28 @@ impl AccountResponse {
 pub async fn get_account(
     grant: BearerGrant,
     State(state): State<AppState>,
-) -> Result<Json<AccountResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let account = super::account_state(&state, grant.account_id).await?;
     let market = super::market(&state).await?;
-    Ok(Json(AccountResponse::new(
-        &account,
-        &market,
-        state.clock.now(),
-    )))
+    let now = state.clock.now();
+    let day = now.date_naive();
+    let mut rendered = account
+        .rendered
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let body = match &*rendered {
+        Some(r) if Arc::ptr_eq(&r.market, &market) && r.day == day => r.body.clone(),
+        _ => {
+            let body = serde_json::to_vec(&AccountResponse::new(&account, &market, now))
+                .map_err(|e| anyhow::anyhow!("an account does not serialize: {e}"))?;
+            let body = Bytes::from(body);
+            *rendered = Some(Rendered {
+                market,
+                day,
+                body: body.clone(),
+            });
+            body
+        }
+    };
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }

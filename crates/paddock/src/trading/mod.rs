@@ -59,6 +59,7 @@ pub async fn account_state(state: &AppState, id: AccountId) -> Result<Arc<Accoun
             config,
             holdings,
             open_orders,
+            rendered: Default::default(),
         })))
     };
     state
