@@ -348,3 +348,100 @@ async fn a_reconnecting_client_listens_since_its_last_event_and_misses_nothing()
         "everything after the last event seen"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_does_not_read_is_cut_off_and_stalls_nothing() {
+    let (app, token) = trading_app().await;
+    // A client with a tiny receive buffer, so that the server's writes back up at once.
+    let address: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(2_048).unwrap();
+    let tcp = tcp.connect(address).await.unwrap();
+    let url = app
+        .api(Env::Paper, "/stream")
+        .replacen("http://", "ws://", 1);
+    let (mut slow, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(tcp))
+        .await
+        .unwrap();
+    send(&mut slow, authenticate(&token)).await;
+    next(&mut slow).await.unwrap();
+    send(
+        &mut slow,
+        json!({"action": "listen", "data": {"streams": ["trade_updates"]}}),
+    )
+    .await;
+    next(&mut slow).await.unwrap();
+    let mut reader = listening(&app, &token).await;
+
+    // The slow client reads nothing from here on. Thousands of events (more than the
+    // loopback's socket buffers hold), placed through the engine in-process for speed;
+    // a stream that reads keeps up, and HTTP orders are answered at once.
+    let market = paddock_core::trading::market::Market::new(
+        &[],
+        paddock_core::trading::clock::MarketClock::new(
+            paddock_core::trading::clock::MarketMode::AlwaysOpen,
+        ),
+    );
+    let aapl = paddock_core::trading::assets::find("AAPL").unwrap();
+    let reading = tokio::spawn(async move {
+        let mut seen = 0;
+        while seen < 6_000 {
+            update(&mut reader).await;
+            seen += 1;
+        }
+        seen
+    });
+    for i in 0..3_000 {
+        let side = if i % 2 == 0 { "buy" } else { "sell" };
+        let new = paddock_core::trading::orders::NewOrder::plain(
+            paddock_core::trading::orders::Side::parse(side).unwrap(),
+            paddock_core::trading::orders::OrderType::Market,
+            paddock_core::trading::orders::Amount::Qty(rust_decimal::Decimal::ONE),
+            paddock_core::trading::orders::TimeInForce::Day,
+        );
+        paddock_core::trading::engine::submit(
+            app.store.as_ref(),
+            app.fx.paper,
+            &aapl,
+            new,
+            &market,
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    }
+    let started = std::time::Instant::now();
+    let order = json!({"symbol": "SPY", "qty": 1, "side": "buy", "type": "market",
+                       "time_in_force": "day"});
+    assert_eq!(post_order(&app, &token, order).await.status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "an order waited on a stream"
+    );
+    assert_eq!(
+        reading.await.unwrap(),
+        6_000,
+        "the reading stream got every event"
+    );
+    // After the send timeout the server lets the slow client go: reading now drains
+    // what was in flight, then the connection ends.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let mut drained = 0;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(2), slow.next()).await {
+            Ok(Some(Ok(Message::Text(_) | Message::Ping(_)))) => drained += 1,
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
+                assert!(reason.contains("not reading"), "{reason}");
+                break;
+            }
+            Ok(None | Some(Err(_))) => break,
+            Ok(Some(Ok(other))) => panic!("unexpected {other:?}"),
+            Err(_) => panic!("the server kept the slow client after {drained} messages"),
+        }
+    }
+    assert!(
+        drained < 6_000,
+        "the server stopped sending to it ({drained} of 6000 arrived)"
+    );
+}
