@@ -445,3 +445,30 @@ async fn a_client_that_does_not_read_is_cut_off_and_stalls_nothing() {
         "the server stopped sending to it ({drained} of 6000 arrived)"
     );
 }
+
+#[tokio::test]
+async fn a_resting_limit_order_fills_on_the_stream_when_the_price_crosses() {
+    let (app, token) = trading_app().await;
+    let mut socket = listening(&app, &token).await;
+    let limit = json!({"symbol": "MSFT", "qty": 2, "side": "buy", "type": "limit",
+                       "limit_price": "300", "time_in_force": "gtc"});
+    let order: Value = post_order(&app, &token, limit).await.json().await.unwrap();
+    let new = update(&mut socket).await;
+    assert_eq!(
+        (&new["event"], &new["order"]["status"]),
+        (&json!("new"), &json!("new"))
+    );
+    paddock::admin::set_price(
+        app.store.as_ref(),
+        "MSFT",
+        "299".parse().unwrap(),
+        app.clock.now(),
+    )
+    .await
+    .unwrap();
+    let fill = update(&mut socket).await;
+    assert_eq!(fill["event"], "fill");
+    assert_eq!(fill["order"]["id"], order["id"]);
+    assert_eq!((&fill["price"], &fill["qty"]), (&json!("299"), &json!("2")));
+    assert_eq!(fill["order"]["filled_avg_price"], "299");
+}
