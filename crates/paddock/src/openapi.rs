@@ -40,3 +40,70 @@ impl Modify for SecuritySchemes {
         );
     }
 }
+
+/// Adds the error answers every operation of a kind can give, where its description
+/// does not list them already: 401 for an operation behind credentials, 400 for one
+/// that reads a body or a query (a malformed one is refused before the handler), 404
+/// for a path with parameters (a path that names nothing). Done once, on the gathered
+/// document, so that no handler can forget one (schema fuzzing checks every status).
+pub fn complete_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::Operation;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+    let error = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("AlpacaErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    let complete = |operation: &mut Operation, has_path_parameters: bool| {
+        let secured = operation.security.as_ref().is_some_and(|requirements| {
+            requirements.iter().any(|r| {
+                serde_json::to_value(r)
+                    .ok()
+                    .and_then(|v| v.as_object().map(|o| !o.is_empty()))
+                    .unwrap_or(false)
+            })
+        });
+        let responses = &mut operation.responses.responses;
+        if secured {
+            responses
+                .entry("401".into())
+                .or_insert_with(|| error("Missing, invalid or revoked credentials"));
+            responses
+                .entry("400".into())
+                .or_insert_with(|| error("A malformed body or query string"));
+        } else if operation.request_body.is_some() {
+            responses
+                .entry("400".into())
+                .or_insert_with(|| error("A malformed body"));
+        }
+        if has_path_parameters {
+            responses
+                .entry("404".into())
+                .or_insert_with(|| error("Nothing at this path"));
+        }
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let has_path_parameters = path.contains('{');
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            complete(operation, has_path_parameters);
+        }
+    }
+}

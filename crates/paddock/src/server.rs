@@ -51,7 +51,8 @@ pub fn api() -> OpenApiRouter<AppState> {
 pub fn app(state: AppState) -> Router {
     // Installed before the first request, so that no request goes uncounted.
     ops::prometheus();
-    let (api, doc) = api().split_for_parts();
+    let (api, mut doc) = api().split_for_parts();
+    crate::openapi::complete_responses(&mut doc);
     Router::new()
         .merge(api)
         .merge(ops::plain_router(Arc::new(doc)))
