@@ -90,7 +90,7 @@ fn bound(query: &Params, name: &str, id_name: &str) -> Result<Option<Since>, Api
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
+        (status = 200, description = "An event stream: each event's data is a trade update", content_type = "text/event-stream", body = TradeUpdate),
         (status = 401, description = "Missing or invalid token", body = AlpacaErrorBody),
         (status = 422, description = "A bad bound", body = AlpacaErrorBody),
     )
