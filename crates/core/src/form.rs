@@ -80,6 +80,12 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
+    /// The value of `name` as sent, an empty one included: for a typed parameter
+    /// (a number, a boolean), where an empty value is a mistake to report.
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }

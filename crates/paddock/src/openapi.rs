@@ -44,7 +44,8 @@ impl Modify for SecuritySchemes {
 /// Adds the error answers every operation of a kind can give, where its description
 /// does not list them already: 401 for an operation behind credentials, 400 for one
 /// that reads a body or a query (a malformed one is refused before the handler), 404
-/// for a path with parameters (a path that names nothing). Done once, on the gathered
+/// for a path with parameters (a path that names nothing), 429 where the broker's
+/// credentials are throttled. Done once, on the gathered
 /// document, so that no handler can forget one (schema fuzzing checks every status).
 pub fn complete_responses(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::Operation;
@@ -64,14 +65,23 @@ pub fn complete_responses(doc: &mut utoipa::openapi::OpenApi) {
         )
     };
     let complete = |operation: &mut Operation, has_path_parameters: bool| {
-        let secured = operation.security.as_ref().is_some_and(|requirements| {
-            requirements.iter().any(|r| {
-                serde_json::to_value(r)
-                    .ok()
-                    .and_then(|v| v.as_object().map(|o| !o.is_empty()))
-                    .unwrap_or(false)
-            })
-        });
+        let schemes: Vec<String> = operation
+            .security
+            .iter()
+            .flatten()
+            .filter_map(|r| serde_json::to_value(r).ok())
+            .filter_map(|v| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()))
+            .flatten()
+            .collect();
+        let secured = !schemes.is_empty();
+        // The broker's key id is throttled after repeated wrong secrets.
+        if schemes.iter().any(|s| s == "broker_basic") {
+            operation
+                .responses
+                .responses
+                .entry("429".into())
+                .or_insert_with(|| error("Too many failed authentications; see Retry-After"));
+        }
         let responses = &mut operation.responses.responses;
         if secured {
             responses

@@ -307,7 +307,7 @@ fn bars_request(
     if end < start {
         return Err(ApiError::unprocessable("end must not be before start"));
     }
-    let limit = match query.get("limit") {
+    let limit = match query.raw("limit") {
         None => DEFAULT_LIMIT,
         Some(text) => text
             .parse::<usize>()

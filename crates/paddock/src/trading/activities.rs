@@ -108,7 +108,7 @@ fn fill_query(query: &paddock_core::form::Params) -> Result<FillQuery, ApiError>
         "desc" => false,
         other => return Err(super::query_error("direction", other, "use asc or desc")),
     };
-    let limit = match query.get("page_size") {
+    let limit = match query.raw("page_size") {
         None => MAX_PAGE_SIZE,
         Some(text) => text
             .parse::<u32>()
@@ -185,6 +185,15 @@ async fn list(
                    `direction`, `page_size` (1–100), `page_token` (an activity's id). \
                    Other activity types (dividends, transfers, fees) never occur in the \
                    paper brokerage, so they list nothing.",
+    params(
+        ("activity_types" = Option<String>, Query, description = "comma-separated, e.g. FILL"),
+        ("date" = Option<String>, Query, description = "a day, YYYY-MM-DD"),
+        ("after" = Option<String>, Query, description = "RFC 3339 time or date"),
+        ("until" = Option<String>, Query, description = "RFC 3339 time or date"),
+        ("direction" = Option<String>, Query, description = "asc or desc"),
+        ("page_size" = Option<u32>, Query, description = "1 to 100"),
+        ("page_token" = Option<String>, Query, description = "an activity's id"),
+    ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The activities", body = Vec<FillActivity>),
@@ -206,7 +215,15 @@ pub async fn list_activities(
     path = "/v2/account/activities/{activity_type}",
     tag = "Trading API",
     summary = "List account activities of one type",
-    params(("activity_type" = String, Path)),
+    params(
+        ("activity_type" = String, Path),
+        ("date" = Option<String>, Query, description = "a day, YYYY-MM-DD"),
+        ("after" = Option<String>, Query, description = "RFC 3339 time or date"),
+        ("until" = Option<String>, Query, description = "RFC 3339 time or date"),
+        ("direction" = Option<String>, Query, description = "asc or desc"),
+        ("page_size" = Option<u32>, Query, description = "1 to 100"),
+        ("page_token" = Option<String>, Query, description = "an activity's id"),
+    ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The activities", body = Vec<FillActivity>),

@@ -29,6 +29,19 @@ use crate::trading::stream::{
     BATCH, POLL_EVERY, Recheck, SEND_TIMEOUT, Since, TradeUpdate, recheck,
 };
 
+/// One Server-Sent Event as OpenAPI (before 3.2) describes a `text/event-stream`
+/// body: its `id`, and its `data`, a trade update as JSON text.
+#[derive(utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "a schema of the document, not a value the code builds"
+)]
+pub struct SseEvent {
+    id: String,
+    /// A `TradeUpdate`, as JSON.
+    data: String,
+}
+
 /// Where the stream stops: after an event id, or at a time.
 #[derive(Clone, Copy, Debug)]
 enum Until {
@@ -90,7 +103,7 @@ fn bound(query: &Params, name: &str, id_name: &str) -> Result<Option<Since>, Api
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "An event stream: each event's data is a trade update", content_type = "text/event-stream", body = TradeUpdate),
+        (status = 200, description = "An event stream: each event's `data` is a trade update (the JSON of `TradeUpdate`)", content_type = "text/event-stream", body = SseEvent),
         (status = 401, description = "Missing or invalid token", body = AlpacaErrorBody),
         (status = 422, description = "A bad bound", body = AlpacaErrorBody),
     )

@@ -153,6 +153,18 @@ fn request(query: &Params, now: DateTime<Utc>) -> Result<(HistoryRequest, Timefr
                    `pnl_reset` (per_day, no_reset). paddock keeps no price history: at each \
                    point a holding is valued at its latest fill price up to then, and at \
                    today's price from now on.",
+    params(
+        ("period" = Option<String>, Query, description = "e.g. 1D, 1W, 1M, 1A"),
+        ("timeframe" = Option<String>, Query, description = "1Min, 5Min, 15Min, 1H or 1D"),
+        ("intraday_reporting" = Option<String>, Query, description = "market_hours, extended_hours or continuous"),
+        ("start" = Option<String>, Query, description = "RFC 3339"),
+        ("end" = Option<String>, Query, description = "RFC 3339"),
+        ("date_start" = Option<String>, Query, description = "YYYY-MM-DD"),
+        ("date_end" = Option<String>, Query, description = "YYYY-MM-DD"),
+        ("extended_hours" = Option<bool>, Query),
+        ("pnl_reset" = Option<String>, Query, description = "per_day or no_reset"),
+        ("cashflow_types" = Option<String>, Query, description = "comma-separated activity types"),
+    ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The history", body = PortfolioHistoryResponse),

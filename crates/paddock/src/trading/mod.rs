@@ -81,7 +81,7 @@ pub fn query_error(name: &str, value: &str, expected: &str) -> ApiError {
 /// A query parameter's boolean, as SDKs send it (`true`, or Python's `True`); `false`
 /// when absent.
 pub fn query_bool(query: &paddock_core::form::Params, name: &str) -> Result<bool, ApiError> {
-    match query.get(name) {
+    match query.raw(name) {
         None | Some("false" | "False") => Ok(false),
         Some("true" | "True") => Ok(true),
         Some(other) => Err(query_error(name, other, "use true or false")),

@@ -451,7 +451,7 @@ fn order_query(query: &paddock_core::form::Params) -> Result<(OrderQuery, bool),
             ));
         }
     };
-    let limit = match query.get("limit") {
+    let limit = match query.raw("limit") {
         None => 50,
         Some(text) => text
             .parse::<u32>()
@@ -508,6 +508,16 @@ fn order_query(query: &paddock_core::form::Params) -> Result<(OrderQuery, bool),
     description = "Filters: `status` (open, closed, all; default open), `limit` (1–500, \
                    default 50), `after`, `until`, `direction` (asc, desc), `nested`, \
                    `symbols` (comma-separated), `side`. An unknown value is 422.",
+    params(
+        ("status" = Option<String>, Query, description = "open, closed or all"),
+        ("limit" = Option<u32>, Query, description = "1 to 500"),
+        ("after" = Option<String>, Query, description = "RFC 3339 time or date"),
+        ("until" = Option<String>, Query, description = "RFC 3339 time or date"),
+        ("direction" = Option<String>, Query, description = "asc or desc"),
+        ("nested" = Option<bool>, Query),
+        ("symbols" = Option<String>, Query, description = "comma-separated"),
+        ("side" = Option<String>, Query, description = "buy or sell"),
+    ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The orders", body = Vec<OrderResponse>),

@@ -110,17 +110,15 @@ pub async fn trade_stream(
 
 /// A trade update's `data`, as Alpaca sends it (on the WebSocket, and as an SSE
 /// event's `data`).
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize)]
 pub struct TradeUpdate {
     event: &'static str,
     /// When it happened (the Go SDK reads `at`, the others `timestamp`).
     #[serde(serialize_with = "wire::timestamp")]
-    #[schema(value_type = String, format = DateTime)]
     at: chrono::DateTime<chrono::Utc>,
     /// The event's sequence number: a stream resumes after it (`since` on SSE).
     event_id: String,
     #[serde(serialize_with = "wire::timestamp")]
-    #[schema(value_type = String, format = DateTime)]
     timestamp: chrono::DateTime<chrono::Utc>,
     order: OrderResponse,
     #[serde(skip_serializing_if = "Option::is_none")]
