@@ -21,6 +21,11 @@ pub fn optional_timestamp<S: Serializer>(
     }
 }
 
+/// An amount where Alpaca sends JSON numbers (market data, portfolio history).
+pub fn float(d: Decimal) -> f64 {
+    rust_decimal::prelude::ToPrimitive::to_f64(&d).unwrap_or_default()
+}
+
 /// An amount as Alpaca writes it: a JSON string of the exact decimal, without trailing
 /// zeros (`"100000"`, `"395.5"`).
 pub fn amount(d: Decimal) -> String {

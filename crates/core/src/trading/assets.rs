@@ -271,6 +271,17 @@ pub fn find(symbol_or_id: &str) -> Option<Asset> {
         .find(|a| Some(a.id) == by_id || Some(&a.symbol) == by_symbol.as_ref())
 }
 
+/// A listed asset by symbol or asset id, or a message saying it is not listed and where
+/// the listed ones are.
+pub fn find_listed(symbol_or_id: &str) -> Result<Asset, String> {
+    find(symbol_or_id).ok_or_else(|| {
+        format!(
+            "asset {} not found; GET /v2/assets lists them",
+            symbol_or_id.chars().take(20).collect::<String>()
+        )
+    })
+}
+
 /// A UUID that is the same for a symbol in every run and database: a SHA-256 of it,
 /// shaped as a version 4 UUID so that clients that check the version accept it.
 fn asset_id(symbol: &str) -> Uuid {

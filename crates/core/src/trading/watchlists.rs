@@ -38,14 +38,7 @@ pub fn check_name(name: &str) -> Result<String, String> {
 
 /// A listed asset's symbol, from a symbol or an asset id as a client sends it.
 pub fn check_symbol(text: &str) -> Result<Symbol, String> {
-    assets::find(text)
-        .map(|asset| asset.symbol.clone())
-        .ok_or_else(|| {
-            format!(
-                "asset {} not found; GET /v2/assets lists them",
-                text.chars().take(20).collect::<String>()
-            )
-        })
+    assets::find_listed(text).map(|asset| asset.symbol)
 }
 
 /// A list of symbols for a new or replaced watchlist: each listed, none twice.

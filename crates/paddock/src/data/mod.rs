@@ -18,7 +18,6 @@ use paddock_core::trading::clock::new_york::new_york_instant;
 use paddock_core::trading::clock::to_new_york;
 use paddock_core::trading::market::Market;
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,6 +25,7 @@ use utoipa_axum::routes;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::trading::{query_error, query_time};
+use crate::wire::float as number;
 
 pub mod stocks;
 
@@ -51,18 +51,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stocks::symbol_bars))
 }
 
-fn number(d: Decimal) -> f64 {
-    d.to_f64().unwrap_or_default()
-}
-
 /// A listed asset by symbol, or 422 naming it.
 fn asset(symbol: &str) -> Result<Asset, ApiError> {
-    assets::find(symbol).ok_or_else(|| {
-        ApiError::unprocessable(format!(
-            "unknown symbol {}; GET /v2/assets lists them",
-            symbol.chars().take(20).collect::<String>()
-        ))
-    })
+    assets::find_listed(symbol).map_err(ApiError::unprocessable)
 }
 
 /// The `symbols` a multi-symbol request names, each listed, in the order given.

@@ -2,15 +2,12 @@
 //! needs no scope; changing needs `account:write`. A `PATCH` changes what it names and
 //! leaves what is absent or `null` as it was (alpaca-py sends the whole object).
 
-use std::str::FromStr;
-
 use axum::Json;
 use axum::extract::State;
 use paddock_core::store::Invalidation;
 use paddock_core::trading::config::{
     self, AccountConfig, CheckWhen, ConfigError, ConfigPatch, ConfirmEmail,
 };
-use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -89,21 +86,6 @@ fn flag(body: &Map<String, Value>, name: &str) -> Result<Option<bool>, ApiError>
     }
 }
 
-fn choice<T>(
-    body: &Map<String, Value>,
-    name: &str,
-    parse: fn(&str) -> Option<T>,
-    names: fn() -> String,
-) -> Result<Option<T>, ApiError> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => parse(s)
-            .map(Some)
-            .ok_or_else(|| bad(name, &format!("one of {}", names()))),
-        Some(_) => Err(bad(name, &format!("one of {}", names()))),
-    }
-}
-
 /// The patch as the body names it; an unknown key is refused, so that a setting
 /// paddock does not know is never silently dropped.
 fn parse_patch(body: &Map<String, Value>) -> Result<ConfigPatch, ApiError> {
@@ -125,17 +107,7 @@ fn parse_patch(body: &Map<String, Value>) -> Result<ConfigPatch, ApiError> {
             KNOWN.join(", ")
         )));
     }
-    let max_margin_multiplier = match body.get("max_margin_multiplier") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(
-            Decimal::from_str(s.trim()).map_err(|_| bad("max_margin_multiplier", "a number"))?,
-        ),
-        Some(Value::Number(n)) => Some(
-            Decimal::from_str(&n.to_string())
-                .map_err(|_| bad("max_margin_multiplier", "a number"))?,
-        ),
-        Some(_) => return Err(bad("max_margin_multiplier", "a number")),
-    };
+    let max_margin_multiplier = super::body_decimal(body, "max_margin_multiplier")?;
     // A null means "unchanged", as for every setting (alpaca-py sends the whole object).
     let max_options_trading_level = match body.get("max_options_trading_level") {
         None | Some(Value::Null) => None,
@@ -147,9 +119,9 @@ fn parse_patch(body: &Map<String, Value>) -> Result<ConfigPatch, ApiError> {
         Some(_) => return Err(bad("max_options_trading_level", "0 to 3")),
     };
     Ok(ConfigPatch {
-        dtbp_check: choice(body, "dtbp_check", CheckWhen::parse, CheckWhen::names)?,
-        pdt_check: choice(body, "pdt_check", CheckWhen::parse, CheckWhen::names)?,
-        trade_confirm_email: choice(
+        dtbp_check: super::body_choice(body, "dtbp_check", CheckWhen::parse, CheckWhen::names)?,
+        pdt_check: super::body_choice(body, "pdt_check", CheckWhen::parse, CheckWhen::names)?,
+        trade_confirm_email: super::body_choice(
             body,
             "trade_confirm_email",
             ConfirmEmail::parse,

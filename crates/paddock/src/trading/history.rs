@@ -13,8 +13,6 @@ use paddock_core::trading::clock::new_york::new_york_instant;
 use paddock_core::trading::history::{
     self, HistoryRequest, Ledger, Period, PnlReset, Reporting, Timeframe,
 };
-use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -22,6 +20,7 @@ use crate::auth::BearerGrant;
 use crate::error::{AlpacaErrorBody, ApiError};
 use crate::extract::AlpacaQuery;
 use crate::state::AppState;
+use crate::wire::float as number;
 
 /// The most fills a history replays: far more than a paper account makes by hand.
 const MAX_FILLS: u32 = 100_000;
@@ -39,10 +38,6 @@ pub struct PortfolioHistoryResponse {
     pub timeframe: &'static str,
     /// Cash flows by activity type; the paper brokerage has none.
     pub cashflow: BTreeMap<String, Vec<f64>>,
-}
-
-fn number(d: Decimal) -> f64 {
-    d.to_f64().unwrap_or_default()
 }
 
 fn choice<T: Copy>(

@@ -70,6 +70,55 @@ pub async fn account_state(state: &AppState, id: AccountId) -> Result<Arc<Accoun
         .ok_or_else(|| anyhow::anyhow!("a token grants account {id}, which does not exist").into())
 }
 
+/// A field of a JSON body holding an amount: a JSON number (`1.0`) or a string
+/// (`"1.0"`), as alpaca-py sends either; `None` when absent or null.
+pub fn body_decimal(
+    body: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Result<Option<rust_decimal::Decimal>, ApiError> {
+    use std::str::FromStr;
+
+    use rust_decimal::Decimal;
+    use serde_json::Value;
+
+    let parsed = match body.get(name) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => {
+            let s = n.to_string();
+            Decimal::from_str(&s)
+                .or_else(|_| Decimal::from_scientific(&s))
+                .ok()
+        }
+        Some(Value::String(s)) => Decimal::from_str(s.trim()).ok(),
+        Some(_) => None,
+    };
+    parsed
+        .map(Some)
+        .ok_or_else(|| ApiError::unprocessable(format!("{name} must be a number")))
+}
+
+/// A field of a JSON body that takes one of a type's wire names; `None` when absent or
+/// null, 422 naming the accepted values otherwise.
+pub fn body_choice<T>(
+    body: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+    parse: fn(&str) -> Option<T>,
+    names: fn() -> String,
+) -> Result<Option<T>, ApiError> {
+    use serde_json::Value;
+
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => parse(s).map(Some).ok_or_else(|| {
+            ApiError::unprocessable(format!("{name}={s} is not valid; use one of {}", names()))
+        }),
+        Some(_) => Err(ApiError::unprocessable(format!(
+            "{name} must be a string, one of {}",
+            names()
+        ))),
+    }
+}
+
 /// A query parameter's bad value: 422 with what to give instead.
 pub fn query_error(name: &str, value: &str, expected: &str) -> ApiError {
     ApiError::unprocessable(format!(

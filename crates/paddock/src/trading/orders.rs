@@ -4,7 +4,6 @@
 //! price crosses (see `server::match_orders`).
 
 use std::collections::HashSet;
-use std::str::FromStr;
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -157,25 +156,11 @@ impl OrderResponse {
     }
 }
 
-/// A field of the order body: an amount sent as a JSON number (`1.0`) or a string
-/// (`"1.0"`), as alpaca-py sends either.
 fn number(body: &Map<String, Value>, name: &str) -> Result<Option<Decimal>, ApiError> {
-    let parsed = match body.get(name) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Number(n)) => {
-            let s = n.to_string();
-            Decimal::from_str(&s)
-                .or_else(|_| Decimal::from_scientific(&s))
-                .ok()
-        }
-        Some(Value::String(s)) => Decimal::from_str(s.trim()).ok(),
-        Some(_) => None,
-    };
-    parsed
-        .map(Some)
-        .ok_or_else(|| ApiError::unprocessable(format!("{name} must be a number")))
+    super::body_decimal(body, name)
 }
 
+/// A field of the order body that takes one of a type's values: `default` when absent.
 fn choice<T>(
     body: &Map<String, Value>,
     name: &str,
@@ -183,15 +168,9 @@ fn choice<T>(
     names: fn() -> String,
     default: Option<T>,
 ) -> Result<T, ApiError> {
-    match body.get(name) {
-        None | Some(Value::Null) => {
-            default.ok_or_else(|| ApiError::unprocessable(format!("{name} is required")))
-        }
-        Some(Value::String(s)) => parse(s).ok_or_else(|| {
-            ApiError::unprocessable(format!("{name}={s} is not valid; use one of {}", names()))
-        }),
-        Some(_) => Err(ApiError::unprocessable(format!("{name} must be a string"))),
-    }
+    super::body_choice(body, name, parse, names)?
+        .or(default)
+        .ok_or_else(|| ApiError::unprocessable(format!("{name} is required")))
 }
 
 /// A leg's object (`take_profit`, `stop_loss`), if sent.
@@ -212,15 +191,7 @@ fn parse_order(body: &Map<String, Value>) -> Result<(assets::Asset, OrderRequest
         Some(Value::String(s)) => s.as_str(),
         _ => return Err(ApiError::unprocessable("symbol is required")),
     };
-    let asset = Symbol::parse(symbol)
-        .ok()
-        .and_then(|s| assets::find(s.as_str()))
-        .ok_or_else(|| {
-            ApiError::unprocessable(format!(
-                "asset {} not found; GET /v2/assets lists them",
-                symbol.chars().take(20).collect::<String>()
-            ))
-        })?;
+    let asset = assets::find_listed(symbol).map_err(ApiError::unprocessable)?;
     let class = choice(
         body,
         "order_class",
