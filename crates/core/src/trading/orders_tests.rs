@@ -303,3 +303,60 @@ fn fills_conserve_value_and_never_overspend() {
         }
     }
 }
+
+/// Runs of fills against one account whose open orders hold back part of its cash and
+/// shares: no accepted fill spends what open orders hold or sells shares they hold, so
+/// buying power (cash less what is held back) never goes negative, and each fill moves
+/// value between cash and shares without making or losing any.
+#[test]
+fn runs_of_fills_never_spend_what_open_orders_hold() {
+    let mut rng = StdRng::seed_from_u64(20_261_207);
+    for _ in 0..2_000 {
+        let mut cash = Decimal::new(rng.random_range(0..100_000_000), 2);
+        let mut holding: Option<Holding> = None;
+        for _ in 0..50 {
+            let held = holding.map_or(Decimal::ZERO, |h| h.qty);
+            // What open orders hold back now: part of the cash, part of the shares.
+            let reserved_cash = (cash * Decimal::new(rng.random_range(0..=100), 2)).round_dp(2);
+            let reserved_qty = (held * Decimal::new(rng.random_range(0..=100), 2)).round_dp(9);
+            let buying_power = cash - reserved_cash;
+            let sellable = held - reserved_qty;
+            let fill = Fill {
+                side: if rng.random_bool(0.6) {
+                    Side::Buy
+                } else {
+                    Side::Sell
+                },
+                qty: Decimal::new(rng.random_range(1..2_000_000_000_000), 9),
+                price: Decimal::new(rng.random_range(1..100_000_000), 4),
+            };
+            let before = cash + held * fill.price;
+            match apply_fill(cash, buying_power, holding, sellable, &fill) {
+                Ok((after_cash, after)) => {
+                    let after_qty = after.map_or(Decimal::ZERO, |h| h.qty);
+                    assert!(
+                        after_cash - reserved_cash >= Decimal::ZERO,
+                        "{fill:?} spent held-back cash: {cash} - {reserved_cash}"
+                    );
+                    assert!(after_qty >= reserved_qty, "{fill:?} sold held-back shares");
+                    let drift = (after_cash + after_qty * fill.price - before).abs();
+                    assert!(drift <= Decimal::new(1, 9), "{fill:?}: drift {drift}");
+                    if let Some(h) = after {
+                        assert!(h.qty > Decimal::ZERO && h.avg_entry_price > Decimal::ZERO);
+                    }
+                    cash = after_cash;
+                    holding = after;
+                }
+                Err(OrderRejection::InsufficientBuyingPower) => {
+                    assert_eq!(fill.side, Side::Buy);
+                    assert!(fill.value() > buying_power);
+                }
+                Err(OrderRejection::InsufficientQty { .. }) => {
+                    assert_eq!(fill.side, Side::Sell);
+                    assert!(fill.qty > sellable);
+                }
+                Err(other) => panic!("{other}"),
+            }
+        }
+    }
+}

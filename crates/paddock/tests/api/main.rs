@@ -21,6 +21,7 @@ mod helpers;
 mod market;
 mod nodes;
 mod ops;
+mod order_types;
 mod pages;
 mod process;
 mod readme;
