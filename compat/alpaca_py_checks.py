@@ -27,12 +27,14 @@ from alpaca.trading.enums import (
     QueryOrderStatus,
     TimeInForce,
     TradeConfirmationEmail,
+    TradeEvent,
 )
 from alpaca.trading.models import (
     ClosePositionResponse,
     NonTradeActivity,
     Order,
     TradeActivity,
+    TradeUpdate,
 )
 from alpaca.trading.requests import (
     ClosePositionRequest,
@@ -63,6 +65,7 @@ from alpaca.data.requests import (
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
 import common
+import trade_stream
 from common import expect_status
 
 # Statuses of an order that can still fill or be canceled, and of one that is done.
@@ -705,6 +708,30 @@ CHECKS = [
 ]
 
 
+# ---------------------------------------------------------------- the trade-updates stream
+# A plain websocket client speaks the protocol (compat/trade_stream.py); alpaca-py
+# parses what arrives as its TradingStream does for its handlers: TradeUpdate(**data).
+
+
+def parse_trade_update(data):
+    update = TradeUpdate(**data)
+    # `event` is Union[TradeEvent, str] there, so pydantic keeps the string: it must
+    # still be one of alpaca-py's TradeEvent values.
+    event = TradeEvent(update.event)
+    assert is_aware(update.timestamp), f"timestamp {update.timestamp} has no UTC offset"
+    return event.value, str(update.order.id), update.order.status.value
+
+
+def stream_target(ctx):
+    return trade_stream.Target(
+        ctx.url, "/stream", ctx.base, ctx.tokens,
+        buy=lambda: str(buy(ctx, "AAPL", 1).id),
+        rest=lambda: str(resting_buy(ctx).id),
+        cancel=ctx.client.cancel_order_by_id,
+        parse=parse_trade_update,
+    )
+
+
 # ---------------------------------------------------------------- the Data API
 # StockHistoricalDataClient(oauth_token=..., url_override=ROOT), as its users call it:
 # the Data API lives at the server's root, for a token with the `data` scope.
@@ -800,6 +827,8 @@ def main():
         ctx = Context(server, base, tokens)
         for check in CHECKS:
             runner.run(f"{base}: {check.__name__.removeprefix('check_')}", check, ctx)
+        for check in trade_stream.CHECKS:
+            runner.run(f"{base}: {check.__name__.removeprefix('check_')}", check, stream_target(ctx))
     data = DataContext(server, tokens)
     for check in DATA_CHECKS:
         runner.run(f"data: {check.__name__.removeprefix('check_')}", check, data)

@@ -13,9 +13,11 @@ from decimal import Decimal
 from importlib.metadata import version
 
 import pandas as pd
+from alpaca_trade_api.entity import Entity, Order
 from alpaca_trade_api.rest import REST
 
 import common
+import trade_stream
 from common import expect_status
 
 OPEN = {
@@ -280,6 +282,34 @@ CHECKS = [
 ]
 
 
+# ---------------------------------------------------------------- the trade-updates stream
+# A plain websocket client speaks the protocol (compat/trade_stream.py) on the path this
+# SDK's stream uses, BASE/stream/; what arrives is read as its TradingStream hands it to
+# handlers: Entity(message["data"]), whose `order` is the order's JSON.
+
+
+def parse_trade_update(data):
+    update = Entity(data)
+    order = Order(update.order)
+    for field in ("created_at", "updated_at", "submitted_at"):
+        assert isinstance(getattr(order, field), pd.Timestamp), f"order.{field}: {getattr(order, field)!r}"
+    assert pd.Timestamp(update.timestamp).tzinfo is not None, f"timestamp {update.timestamp} has no UTC offset"
+    if update.event in ("fill", "partial_fill"):
+        for field in ("price", "qty", "position_qty"):
+            decimal_string(getattr(update, field), f"trade update {field}")
+    return update.event, order.id, order.status
+
+
+def stream_target(ctx):
+    return trade_stream.Target(
+        ctx.url, "/stream/", ctx.base, ctx.tokens,
+        buy=lambda: buy(ctx, "AAPL", 1).id,
+        rest=lambda: resting_buy(ctx).id,
+        cancel=ctx.api.cancel_order,
+        parse=parse_trade_update,
+    )
+
+
 def main():
     server, label = sys.argv[1].rstrip("/"), sys.argv[2]
     runner = common.Runner(
@@ -293,6 +323,8 @@ def main():
         ctx = Context(server, base, tokens)
         for check in CHECKS:
             runner.run(f"{base}: {check.__name__.removeprefix('check_')}", check, ctx)
+        for check in trade_stream.CHECKS:
+            runner.run(f"{base}: {check.__name__.removeprefix('check_')}", check, stream_target(ctx))
     runner.finish()
 
 
