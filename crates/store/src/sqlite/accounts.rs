@@ -82,7 +82,7 @@ impl UserStore for SqliteStore {
     async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
         sqlx::query(select_users!("id = $1"))
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .map_err(backend)?
             .as_ref()
@@ -93,7 +93,7 @@ impl UserStore for SqliteStore {
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
         sqlx::query(select_users!("email = $1"))
             .bind(email.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .map_err(backend)?
             .as_ref()
@@ -103,7 +103,7 @@ impl UserStore for SqliteStore {
 
     async fn users(&self) -> StoreResult<Vec<User>> {
         sqlx::query(select_users!("1 = 1 ORDER BY created_at, id"))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(backend)?
             .iter()
@@ -170,7 +170,7 @@ impl AccountStore for SqliteStore {
     async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
         sqlx::query(select_accounts!("id = $1"))
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .map_err(backend)?
             .as_ref()
@@ -181,7 +181,7 @@ impl AccountStore for SqliteStore {
     async fn accounts_of_user(&self, user: UserId) -> StoreResult<Vec<Account>> {
         sqlx::query(select_accounts!("user_id = $1 ORDER BY env, created_at"))
             .bind(user.to_string())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(backend)?
             .iter()
@@ -191,7 +191,7 @@ impl AccountStore for SqliteStore {
 
     async fn accounts(&self) -> StoreResult<Vec<Account>> {
         sqlx::query(select_accounts!("1 = 1 ORDER BY created_at, id"))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(backend)?
             .iter()
@@ -200,7 +200,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn account_config(&self, id: AccountId) -> StoreResult<AccountConfig> {
-        read_config(&self.pool, id).await
+        read_config(&self.reads, id).await
     }
 }
 

@@ -60,7 +60,7 @@ impl BrokerStore for SqliteStore {
     async fn broker(&self, id: BrokerId) -> StoreResult<Option<Broker>> {
         sqlx::query(select_brokers!("id = $1"))
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .map_err(backend)?
             .as_ref()
@@ -71,7 +71,7 @@ impl BrokerStore for SqliteStore {
     async fn broker_by_key_id(&self, key_id: &BrokerKeyId) -> StoreResult<Option<Broker>> {
         sqlx::query(select_brokers!("key_id = $1"))
             .bind(key_id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .map_err(backend)?
             .as_ref()
@@ -81,7 +81,7 @@ impl BrokerStore for SqliteStore {
 
     async fn brokers(&self) -> StoreResult<Vec<Broker>> {
         sqlx::query(select_brokers!("1 = 1 ORDER BY created_at, id"))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(backend)?
             .iter()

@@ -84,7 +84,7 @@ impl ClientStore for SqliteStore {
     async fn client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
         sqlx::query(select_clients!("WHERE client_id = $1"))
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .map_err(backend)?
             .as_ref()
@@ -94,7 +94,7 @@ impl ClientStore for SqliteStore {
 
     async fn clients(&self) -> StoreResult<Vec<Client>> {
         sqlx::query(select_clients!("ORDER BY created_at, client_id"))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(backend)?
             .iter()

@@ -174,7 +174,7 @@ impl GrantStore for SqliteStore {
              WHERE t.digest = $1",
         )
         .bind(&digest.as_bytes()[..])
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await
         .map_err(backend)?;
         let Some(row) = row else {
@@ -230,7 +230,7 @@ impl GrantStore for SqliteStore {
         )
         .bind(user.to_string())
         .bind(ts(now))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await
         .map_err(backend)?;
         rows.iter()
@@ -298,7 +298,7 @@ impl GrantStore for SqliteStore {
         // recognised and revokes the token issued from the code.
         let done = sqlx::query("DELETE FROM auth_codes WHERE expires_at < $1")
             .bind(ts(before))
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await
             .map_err(backend)?;
         Ok(done.rows_affected())

@@ -44,7 +44,7 @@ async fn upsert_price(
 impl MarketStore for SqliteStore {
     async fn prices(&self) -> StoreResult<Vec<StoredPrice>> {
         sqlx::query("SELECT symbol, price_nanos, updated_at FROM prices ORDER BY symbol")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(backend)?
             .iter()
@@ -55,7 +55,7 @@ impl MarketStore for SqliteStore {
     async fn price(&self, symbol: &Symbol) -> StoreResult<Option<StoredPrice>> {
         sqlx::query("SELECT symbol, price_nanos, updated_at FROM prices WHERE symbol = $1")
             .bind(symbol.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .map_err(backend)?
             .as_ref()
@@ -65,7 +65,7 @@ impl MarketStore for SqliteStore {
 
     async fn walk_tick(&self) -> StoreResult<Option<i64>> {
         sqlx::query_scalar("SELECT tick FROM price_walk WHERE id = 1")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reads)
             .await
             .map_err(backend)
     }

@@ -25,8 +25,14 @@ mod watchlists;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Two pools on one file. SQLite has one writer at a time: writers that each held a
+/// connection of a shared pool would meet in SQLite's busy handler, which waits by
+/// sleeping (milliseconds at a time, growing), so a burst of token issuance queued in
+/// sleeps. All writes go through `writes`, one connection, and queue in order on it;
+/// reads use `reads`, which WAL lets run beside the writer.
 pub struct SqliteStore {
-    pool: SqlitePool,
+    reads: SqlitePool,
+    writes: SqlitePool,
 }
 
 impl SqliteStore {
@@ -49,15 +55,22 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .map_err(|e| OpenError::Connect {
-                path: shown.clone(),
-                reason: format!("{e}; check the path and its permissions"),
-            })?;
-        MIGRATOR.run(&pool).await.map_err(|e| match e {
+        let connect = |connections: u32| {
+            let (options, shown) = (options.clone(), shown.clone());
+            async move {
+                SqlitePoolOptions::new()
+                    .max_connections(connections)
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| OpenError::Connect {
+                        path: shown,
+                        reason: format!("{e}; check the path and its permissions"),
+                    })
+            }
+        };
+        // The writer first: it creates the file and applies the migrations.
+        let writes = connect(1).await?;
+        MIGRATOR.run(&writes).await.map_err(|e| match e {
             // A migration the database has but this binary does not: a newer paddock
             // wrote it.
             MigrateError::VersionMissing(version) => OpenError::NewerSchema {
@@ -69,7 +82,8 @@ impl SqliteStore {
                 reason: other.to_string(),
             },
         })?;
-        Ok(Self { pool })
+        let reads = connect(8).await?;
+        Ok(Self { reads, writes })
     }
 }
 
@@ -91,7 +105,7 @@ impl SqliteStore {
     /// A unit of work of this backend's own type, for the writes that change several
     /// rows together.
     async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        self.pool
+        self.writes
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(backend)
@@ -108,7 +122,7 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
-            .execute(&self.pool)
+            .execute(&self.reads)
             .await
             .map_err(backend)?;
         Ok(())
@@ -227,7 +241,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("s.db")).await.unwrap();
         let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&store.pool)
+            .fetch_one(&store.reads)
             .await
             .unwrap();
         assert_eq!(

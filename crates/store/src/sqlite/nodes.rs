@@ -59,7 +59,7 @@ impl InvalidationStore for SqliteStore {
     async fn invalidations_since(&self, seq: i64) -> StoreResult<Vec<(i64, Invalidation)>> {
         sqlx::query("SELECT seq, kind, target FROM invalidations WHERE seq > $1 ORDER BY seq")
             .bind(seq)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(backend)?
             .iter()
@@ -76,7 +76,7 @@ impl InvalidationStore for SqliteStore {
 
     async fn latest_invalidation(&self) -> StoreResult<i64> {
         sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM invalidations")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reads)
             .await
             .map_err(backend)
     }
@@ -88,7 +88,7 @@ impl InvalidationStore for SqliteStore {
     async fn purge_invalidations(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM invalidations WHERE created_at < $1")
             .bind(ts(before))
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await
             .map_err(backend)?;
         Ok(done.rows_affected())
@@ -100,7 +100,7 @@ impl ThrottleStore for SqliteStore {
     async fn throttle(&self, key: &str) -> StoreResult<Option<Versioned<ThrottleWindow>>> {
         let row = sqlx::query("SELECT started, failures, version FROM throttles WHERE key = $1")
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .map_err(backend)?;
         let Some(row) = row else {
@@ -132,7 +132,7 @@ impl ThrottleStore for SqliteStore {
             .bind(key)
             .bind(started)
             .bind(failures)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await
             .map_err(backend)?,
             Some(version) => sqlx::query(
@@ -143,7 +143,7 @@ impl ThrottleStore for SqliteStore {
             .bind(started)
             .bind(failures)
             .bind(version)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await
             .map_err(backend)?,
         };
@@ -153,7 +153,7 @@ impl ThrottleStore for SqliteStore {
     async fn forget_throttle(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM throttles WHERE key = $1")
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await
             .map_err(backend)?;
         Ok(())
@@ -162,7 +162,7 @@ impl ThrottleStore for SqliteStore {
     async fn purge_throttles(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM throttles WHERE started < $1")
             .bind(ts(before))
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await
             .map_err(backend)?;
         Ok(done.rows_affected())

@@ -25,7 +25,7 @@ impl SessionStore for SqliteStore {
         .bind(user.to_string())
         .bind(ts(created_at))
         .bind(ts(expires_at))
-        .execute(&self.pool)
+        .execute(&self.writes)
         .await
         .map_err(|e| write_error(e, Conflict::IdTaken))?;
         Ok(())
@@ -39,7 +39,7 @@ impl SessionStore for SqliteStore {
         )
         .bind(&digest.as_bytes()[..])
         .bind(ts(now))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await
         .map_err(backend)?
         .as_ref()
@@ -50,7 +50,7 @@ impl SessionStore for SqliteStore {
     async fn delete_session(&self, digest: &Digest) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE digest = $1")
             .bind(&digest.as_bytes()[..])
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await
             .map_err(backend)?;
         Ok(())
@@ -59,7 +59,7 @@ impl SessionStore for SqliteStore {
     async fn purge_sessions(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(ts(before))
-            .execute(&self.pool)
+            .execute(&self.writes)
             .await
             .map_err(backend)?;
         Ok(done.rows_affected())

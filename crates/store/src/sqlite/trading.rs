@@ -160,7 +160,7 @@ impl TradingStore for SqliteStore {
         });
         sql.push_bind(i64::from(query.limit));
         sql.build()
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(backend)?
             .iter()
@@ -172,7 +172,7 @@ impl TradingStore for SqliteStore {
         sqlx::query(select_orders("account_id = $1 AND id = $2"))
             .bind(account.to_string())
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .map_err(backend)?
             .as_ref()
@@ -188,7 +188,7 @@ impl TradingStore for SqliteStore {
         sqlx::query(select_orders("account_id = $1 AND client_order_id = $2"))
             .bind(account.to_string())
             .bind(client_order_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await
             .map_err(backend)?
             .as_ref()
@@ -202,7 +202,7 @@ impl TradingStore for SqliteStore {
              WHERE account_id = $1 ORDER BY symbol",
         )
         .bind(account.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await
         .map_err(backend)?
         .iter()
@@ -218,7 +218,7 @@ impl TradingStore for SqliteStore {
 
     async fn open_orders(&self) -> StoreResult<Vec<Order>> {
         sqlx::query(select_orders("is_open = 1 ORDER BY submitted_at, id"))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(backend)?
             .iter()
@@ -241,7 +241,7 @@ impl TradingStore for SqliteStore {
         }
         sql.push(") ORDER BY submitted_at, id");
         sql.build()
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(backend)?
             .iter()
@@ -271,7 +271,7 @@ impl TradingStore for SqliteStore {
             .bind(account.to_string())
             .bind(after)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(backend)?
             .iter()
@@ -305,7 +305,7 @@ impl TradingStore for SqliteStore {
     async fn latest_trade_event(&self, account: AccountId) -> StoreResult<i64> {
         sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM trade_events WHERE account_id = $1")
             .bind(account.to_string())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reads)
             .await
             .map_err(backend)
     }
@@ -317,7 +317,7 @@ impl TradingStore for SqliteStore {
         )
         .bind(account.to_string())
         .bind(ts(at))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.reads)
         .await
         .map_err(backend)
     }
@@ -355,7 +355,7 @@ impl TradingStore for SqliteStore {
         });
         sql.push_bind(i64::from(query.limit));
         sql.build()
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(backend)?
             .iter()

@@ -79,7 +79,7 @@ impl WatchlistStore for SqliteStore {
         let rows =
             sqlx::query("SELECT id FROM watchlists WHERE account_id = $1 ORDER BY created_at, id")
                 .bind(account.to_string())
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await
                 .map_err(backend)?;
         let mut lists = Vec::with_capacity(rows.len());
@@ -100,7 +100,7 @@ impl WatchlistStore for SqliteStore {
         account: AccountId,
         id: WatchlistId,
     ) -> StoreResult<Option<Watchlist>> {
-        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        let mut conn = self.reads.acquire().await.map_err(backend)?;
         let Some(row) = sqlx::query(
             "SELECT name, created_at, updated_at FROM watchlists \
              WHERE id = $1 AND account_id = $2",
