@@ -398,7 +398,7 @@ async fn rest(
     Ok(order)
 }
 
-/// Ends an open order without a fill, canceled or expired, and with it the rest of
+/// Ends an open order without a fill (canceled, expired or rejected), and with it the rest of
 /// its group (a bracket's legs go with their entry, an OCO's sibling with its leg).
 async fn close(
     tx: &mut Box<dyn Tx>,
@@ -420,12 +420,17 @@ async fn end(
 ) -> Result<Order, EngineError> {
     order.status = status;
     order.updated_at = now;
-    let kind = if status == OrderStatus::Expired {
-        order.expired_at = Some(now);
-        TradeEventKind::Expired
-    } else {
-        order.canceled_at = Some(now);
-        TradeEventKind::Canceled
+    let kind = match status {
+        OrderStatus::Expired => {
+            order.expired_at = Some(now);
+            TradeEventKind::Expired
+        }
+        // When it failed is `updated_at`, which the order shows as `failed_at`.
+        OrderStatus::Rejected => TradeEventKind::Rejected,
+        _ => {
+            order.canceled_at = Some(now);
+            TradeEventKind::Canceled
+        }
     };
     tx.update_order(&order).await?;
     event(tx, &order, kind, now, None).await?;
@@ -553,10 +558,11 @@ pub async fn work(
                 match fill(&mut tx, order.clone(), at, funds, market, now).await {
                     Ok(filled) => Some(filled),
                     // The account can no longer cover it (a price that rose past a
-                    // stop, say): canceled, so that it does not come back at every
-                    // tick, and the stream says so.
+                    // stop, say): rejected, as Alpaca rejects an order that fails its
+                    // buying-power check when it comes to trade, so that it does not
+                    // come back at every tick, and the stream says so.
                     Err(EngineError::Rejected(_)) => {
-                        Some(close(&mut tx, order, OrderStatus::Canceled, now).await?)
+                        Some(close(&mut tx, order, OrderStatus::Rejected, now).await?)
                     }
                     Err(e) => return Err(e),
                 }

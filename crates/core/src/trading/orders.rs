@@ -611,6 +611,7 @@ impl Order {
                 order.status = OrderStatus::Expired;
                 order.expired_at = Some(event.at);
             }
+            TradeEventKind::Rejected => order.status = OrderStatus::Rejected,
             TradeEventKind::Replaced => {
                 order.status = OrderStatus::Replaced;
                 order.replaced_by = self.replaced_by;
@@ -739,6 +740,8 @@ pub enum TradeEventKind {
     Canceled,
     Expired,
     Replaced,
+    /// A resting order the account could no longer pay for when it came to fill.
+    Rejected,
 }
 
 impl TradeEventKind {
@@ -749,6 +752,7 @@ impl TradeEventKind {
             TradeEventKind::Canceled,
             TradeEventKind::Expired,
             TradeEventKind::Replaced,
+            TradeEventKind::Rejected,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == s)
@@ -761,6 +765,7 @@ impl TradeEventKind {
             TradeEventKind::Canceled => "canceled",
             TradeEventKind::Expired => "expired",
             TradeEventKind::Replaced => "replaced",
+            TradeEventKind::Rejected => "rejected",
         }
     }
 }

@@ -55,7 +55,9 @@ pub struct OrderResponse {
     #[serde(serialize_with = "wire::optional_timestamp")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub canceled_at: Option<DateTime<Utc>>,
-    pub failed_at: Option<String>,
+    #[serde(serialize_with = "wire::optional_timestamp")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub failed_at: Option<DateTime<Utc>>,
     #[serde(serialize_with = "wire::optional_timestamp")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub replaced_at: Option<DateTime<Utc>>,
@@ -105,7 +107,7 @@ impl From<&Order> for OrderResponse {
             filled_at: o.filled_at,
             expired_at: o.expired_at,
             canceled_at: o.canceled_at,
-            failed_at: None,
+            failed_at: (o.status == OrderStatus::Rejected).then_some(o.updated_at),
             replaced_at: o.replaced_at,
             replaced_by: o.replaced_by.map(|id| id.to_string()),
             replaces: o.replaces.map(|id| id.to_string()),

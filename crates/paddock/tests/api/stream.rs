@@ -214,14 +214,14 @@ async fn a_revoked_tokens_stream_closes_within_a_second() {
     );
 }
 
-fn with(url: &str, params: &[(&str, &str)]) -> String {
+pub fn with(url: &str, params: &[(&str, &str)]) -> String {
     url::Url::parse_with_params(url, params)
         .unwrap()
         .to_string()
 }
 
 /// The `(id, data)` of each event in an SSE body.
-fn sse_events(body: &str) -> Vec<(i64, Value)> {
+pub fn sse_events(body: &str) -> Vec<(i64, Value)> {
     body.split("\n\n")
         .filter_map(|block| {
             let id = block

@@ -389,10 +389,10 @@ async fn concurrent_orders_never_overspend() {
 }
 
 /// A market order placed while the market is closed waits for the open; if the price
-/// moved past what the account can pay by then, it is canceled rather than retried
-/// forever.
+/// moved past what the account can pay by then, it is rejected (as Alpaca rejects an
+/// order that fails its buying-power check when it trades) rather than retried forever.
 #[tokio::test]
-async fn an_order_the_account_can_no_longer_cover_at_the_open_is_canceled() {
+async fn an_order_the_account_can_no_longer_cover_at_the_open_is_rejected() {
     let app = crate::helpers::spawn_app().await;
     let token = app.token_for(&app.fx.client, app.fx.paper, "trading").await;
     let travel = |at: &str| {
@@ -422,8 +422,45 @@ async fn an_order_the_account_can_no_longer_cover_at_the_open_is_canceled() {
     .unwrap();
     // Monday, 10:00 in New York.
     travel("2025-07-07T14:00:00Z");
-    wait_for_status(&app, &token, order["id"].as_str().unwrap(), "canceled").await;
+    wait_for_status(&app, &token, order["id"].as_str().unwrap(), "rejected").await;
     wait_for_status(&app, &token, waiting["id"].as_str().unwrap(), "filled").await;
+    let rejected = get_json(
+        &app,
+        &token,
+        &format!("/v2/orders/{}", order["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(rejected["failed_at"], rejected["updated_at"], "{rejected}");
+    assert!(rejected["canceled_at"].is_null());
+    let open = get_json(&app, &token, "/v2/orders").await;
+    assert!(
+        open.as_array().unwrap().is_empty(),
+        "a rejected order is closed"
+    );
+    // The trade updates say so: every event so far, as Server-Sent Events.
+    let until = (app.clock.now() + chrono::TimeDelta::milliseconds(200)).to_rfc3339();
+    let url = app.api(Env::Paper, "/v2/events/trades");
+    let events = app
+        .http
+        .get(crate::stream::with(
+            &url,
+            &[("since", "0"), ("until", &until)],
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let spy: Vec<Value> = crate::stream::sse_events(&events)
+        .into_iter()
+        .filter(|(_, d)| d["order"]["id"] == order["id"])
+        .map(|(_, d)| d)
+        .collect();
+    let kinds: Vec<&str> = spy.iter().map(|d| d["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["new", "rejected"]);
+    assert_eq!(spy[1]["order"]["status"], "rejected");
     let account = get_json(&app, &token, "/v2/account").await;
     assert_eq!(dec(&account["cash"]), Decimal::from(100_000 - 62));
 }
