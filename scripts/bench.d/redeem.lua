@@ -1,0 +1,35 @@
+-- Code redemption at POST /oauth/token: walks BENCH_CODES (one code a line, minted
+-- beforehand), each of the BENCH_THREADS threads its own share, each code sent once.
+-- A thread that runs out stops, and the run is marked as exhausted (its rate is then a
+-- lower bound). BENCH_REDIRECT_URI is the redirect_uri the codes were minted for; the
+-- client authenticates with the Authorization header given to wrk (client_secret_basic).
+dofile((debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "") .. "common.lua")
+
+local codes, next_code = {}, 0
+local tail
+
+function init(args)
+  local k, nthreads = 0, tonumber(os.getenv("BENCH_THREADS"))
+  for line in io.lines(os.getenv("BENCH_CODES")) do
+    if line ~= "" then
+      if k % nthreads == id then codes[#codes + 1] = line end
+      k = k + 1
+    end
+  end
+  tail = "&redirect_uri=" .. os.getenv("BENCH_REDIRECT_URI"):gsub("[^%w%-%._~]", function(c)
+    return string.format("%%%02X", string.byte(c))
+  end)
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+end
+
+function request()
+  next_code = next_code + 1
+  local code = codes[next_code]
+  if code == nil then
+    exhausted = 1
+    wrk.thread:stop()
+    code = "pdk_ac_exhausted"
+  end
+  return wrk.format(nil, nil, nil, "grant_type=authorization_code&code=" .. code .. tail)
+end
