@@ -1,5 +1,6 @@
 //! What a node keeps in memory of the store: the grants it has looked up, so that a
-//! Bearer-checked call does not touch the database on a hit, and the accounts.
+//! Bearer-checked call does not touch the database on a hit, the accounts, and the
+//! brokers and clients that authenticate at the OAuth endpoints.
 //!
 //! Staleness is bounded three ways: the node that revokes a token or changes a client
 //! drops the entry at once; every other node drops it when it reads the store's
@@ -15,8 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use paddock_core::ids::AccountId;
-use paddock_core::model::Account;
+use paddock_core::ids::{AccountId, BrokerKeyId, ClientId};
+use paddock_core::model::{Account, Broker, Client};
 use paddock_core::oauth::grant::TokenGrant;
 use paddock_core::secret::Digest;
 use paddock_core::store::Invalidation;
@@ -43,6 +44,12 @@ pub struct Caches {
     pub accounts: Cache<AccountId, Arc<AccountState>>,
     /// The market's prices (one entry), dropped whenever a price is set.
     pub market: Cache<(), Arc<Market>>,
+    /// Brokers by key id, for the Broker API's HTTP Basic check. A broker's record
+    /// does not change once created, so only the lifetime bounds these.
+    pub brokers: Cache<BrokerKeyId, Arc<Broker>>,
+    /// Clients by id, for client authentication; every change to a client (disabled,
+    /// enabled, a new secret) logs an invalidation for it.
+    pub clients: Cache<ClientId, Arc<Client>>,
 }
 
 /// An account as the Trading API shows it: its record, holdings and open orders.
@@ -73,13 +80,18 @@ impl Caches {
         self.grants.retain(|_| false);
         self.accounts.retain(|_| false);
         self.market.retain(|_| false);
+        self.brokers.retain(|_| false);
+        self.clients.retain(|_| false);
     }
 
     /// Forgets what `change` makes stale.
     pub fn apply(&self, change: &Invalidation) {
         match change {
             Invalidation::Token(digest) => self.grants.remove(digest),
-            Invalidation::Client(id) => self.grants.retain(|grant| &grant.client_id != id),
+            Invalidation::Client(id) => {
+                self.clients.remove(id);
+                self.grants.retain(|grant| &grant.client_id != id);
+            }
             Invalidation::Account(id) => self.accounts.remove(id),
             Invalidation::Prices => self.market.retain(|_| false),
         }

@@ -7,8 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Router, middleware};
 use chrono::Duration as TimeDelta;
@@ -62,6 +63,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(run_to_completion))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
@@ -89,6 +91,22 @@ async fn method_not_allowed() -> ApiError {
         message: NO_METHOD.into(),
         challenge: None,
         retry_after: None,
+    }
+}
+
+/// Runs each request's handler on a task of its own, so that it finishes even when the
+/// client goes away or the timeout answers first. A handler dropped between two
+/// statements of a unit of work would leave a write half done and, on PostgreSQL, its
+/// connection back in the pool still inside the transaction (sqlx's `begin` is not
+/// cancel-safe there), where the next request's statements would join it.
+async fn run_to_completion(request: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        // Panics go on up to the catch-panic layer, which answers 500.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => {
+            ApiError::Internal(anyhow::anyhow!("a request's task ended: {e}")).into_response()
+        }
     }
 }
 

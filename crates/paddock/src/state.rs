@@ -4,8 +4,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
+use paddock_core::ids::ClientId;
+use paddock_core::model::Client;
 use paddock_core::secret::Digest;
-use paddock_core::store::{Invalidation, Store};
+use paddock_core::store::{Invalidation, Store, StoreError};
 use tokio::sync::{Semaphore, broadcast};
 
 use crate::cache::Caches;
@@ -24,7 +26,7 @@ pub struct AppState {
     pub clock: Clock,
     pub last_used: Arc<LastUsed>,
     /// Grants and accounts, so that a Bearer-checked call does not read the store on a
-    /// hit.
+    /// hit; brokers and clients, for the OAuth endpoints' credentials.
     pub caches: Arc<Caches>,
     pub throttles: Arc<Throttles>,
     /// Bounds the argon2 checks running at once (each takes ~19 MiB and a core for
@@ -50,6 +52,16 @@ impl AppState {
             )),
             changes: broadcast::channel(CHANGES_BUFFER).0,
         }
+    }
+
+    /// The client `id`, from this node's cache when it holds it.
+    pub async fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
+        self.caches
+            .clients
+            .get_or_load(id.clone(), async {
+                Ok(self.store.client(id).await?.map(Arc::new))
+            })
+            .await
     }
 }
 

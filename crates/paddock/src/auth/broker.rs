@@ -1,5 +1,7 @@
 //! The Broker API's caller: a broker with HTTP Basic `key_id:secret`.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -43,13 +45,16 @@ pub async fn authenticate_broker(
 ) -> Result<Broker, BrokerAuthError> {
     let key_id = BrokerKeyId::parse(key_id).map_err(|_| BrokerAuthError::Invalid)?;
     let broker = state
-        .store
-        .broker_by_key_id(&key_id)
+        .caches
+        .brokers
+        .get_or_load(key_id.clone(), async {
+            Ok(state.store.broker_by_key_id(&key_id).await?.map(Arc::new))
+        })
         .await
         .map_err(BrokerAuthError::Store)?;
     let secret = BrokerSecret::parse(secret).ok();
     match (broker, secret) {
-        (Some(broker), Some(secret)) if broker.verify_secret(&secret) => Ok(broker),
+        (Some(broker), Some(secret)) if broker.verify_secret(&secret) => Ok((*broker).clone()),
         (Some(_), _) => {
             // A wrong secret is counted; past the limit it is answered 429.
             state

@@ -99,10 +99,10 @@ pub async fn authenticate_client(
 ) -> Result<Client, ApiError> {
     let client_id =
         ClientId::parse(&credentials.client_id).map_err(|_| credentials.refuse(FAILED))?;
-    let client = state.store.client(&client_id).await?;
+    let client = state.client(&client_id).await?;
     let secret = ClientSecret::parse(&credentials.secret).ok();
     let client = match (client, secret) {
-        (Some(client), Some(secret)) if client.verify_secret(&secret) => client,
+        (Some(client), Some(secret)) if client.verify_secret(&secret) => (*client).clone(),
         (Some(_), _) => {
             // A wrong secret is counted; past the limit it is answered 429.
             state

@@ -155,10 +155,10 @@ async fn owned_client(
         || ApiError::broker_unauthorized("client does not exist or you do not have access to it");
     let client_id = ClientId::parse(client_id).map_err(|_| unknown())?;
     state
-        .store
         .client(&client_id)
         .await?
         .filter(|c| c.broker_id == broker.id)
+        .map(|c| (*c).clone())
         .ok_or_else(unknown)
 }
 

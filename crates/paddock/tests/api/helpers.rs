@@ -269,6 +269,14 @@ impl TestApp {
         body["access_token"].as_str().expect("token").to_owned()
     }
 
+    /// Waits until this node has heard of a change to `client` made in the store, as
+    /// another process makes it (it keeps clients in memory until the invalidation
+    /// log tells it otherwise, within a second).
+    pub async fn heard_of_client_change(&self, client: &CreatedClient) {
+        let id = paddock_core::ids::ClientId::parse(client.id()).unwrap();
+        within_a_second(|| async { self.state.caches.clients.get(&id).is_none() }).await;
+    }
+
     pub async fn get_account(&self, env: Env, token: &str) -> Response {
         self.http
             .get(self.api(env, "/v2/account"))

@@ -417,6 +417,7 @@ async fn a_disabled_client_cannot_redeem() {
     )
     .await
     .unwrap();
+    app.heard_of_client_change(&app.fx.client).await;
     let response = app
         .redeem(&code, (&app.fx.client).into(), REDIRECT_URI)
         .await;
