@@ -216,6 +216,7 @@ conformance! {
     grants::a_dropped_unit_of_work_changes_nothing,
     grants::tokens_are_revoked_listed_and_touched,
     grants::expired_codes_are_purged,
+    grants::grants_written_at_once_fail_only_where_they_are_wrong,
     nodes::throttles_are_saved_with_a_version_check,
     nodes::every_change_is_logged_in_order,
     nodes::the_change_feed_wakes_after_a_change,

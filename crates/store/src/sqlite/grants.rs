@@ -13,6 +13,7 @@ use paddock_core::store::{
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
+use super::batch::Grant;
 use super::nodes::log_invalidation;
 use super::{
     SqliteStore, SqliteTx, backend, corrupt, must_exist, parse_field, parse_opt_ts, parse_ts, ts,
@@ -58,7 +59,38 @@ fn parse_client_id(row: &SqliteRow) -> StoreResult<ClientId> {
     ClientId::parse(&text).map_err(|e| corrupt(e.to_string()))
 }
 
-async fn insert_token(
+pub(super) async fn insert_code(
+    tx: &mut Transaction<'static, Sqlite>,
+    digest: &Digest,
+    grant: &CodeGrant,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "INSERT INTO auth_codes (digest, client_id, user_id, redirect_uri, scopes, \
+         live_account_id, paper_account_id, code_challenge, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&digest.as_bytes()[..])
+    .bind(grant.client_id.as_str())
+    .bind(grant.user_id.to_string())
+    .bind(&grant.redirect_uri)
+    .bind(grant.scopes.to_string())
+    .bind(grant.accounts.live().map(|a| a.to_string()))
+    .bind(grant.accounts.paper().map(|a| a.to_string()))
+    .bind(grant.code_challenge.as_ref().map(|c| c.as_str().to_owned()))
+    .bind(ts(grant.created_at))
+    .bind(ts(grant.expires_at))
+    .execute(&mut **tx)
+    .await;
+    match done {
+        Ok(_) => Ok(()),
+        Err(e) if is_foreign_key_violation(&e) => {
+            Err(missing_party(tx, &grant.client_id, grant.user_id, grant.accounts).await)
+        }
+        Err(e) => Err(write_error(e, Conflict::IdTaken)),
+    }
+}
+
+pub(super) async fn insert_token(
     executor: &mut Transaction<'static, Sqlite>,
     token: &NewToken,
     from_code: Option<&Digest>,
@@ -132,37 +164,11 @@ async fn missing_party(
 #[async_trait]
 impl GrantStore for SqliteStore {
     async fn insert_code(&self, digest: &Digest, grant: &CodeGrant) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "INSERT INTO auth_codes (digest, client_id, user_id, redirect_uri, scopes, \
-             live_account_id, paper_account_id, code_challenge, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&digest.as_bytes()[..])
-        .bind(grant.client_id.as_str())
-        .bind(grant.user_id.to_string())
-        .bind(&grant.redirect_uri)
-        .bind(grant.scopes.to_string())
-        .bind(grant.accounts.live().map(|a| a.to_string()))
-        .bind(grant.accounts.paper().map(|a| a.to_string()))
-        .bind(grant.code_challenge.as_ref().map(|c| c.as_str().to_owned()))
-        .bind(ts(grant.created_at))
-        .bind(ts(grant.expires_at))
-        .execute(&mut *tx)
-        .await;
-        match done {
-            Ok(_) => tx.commit().await.map_err(backend),
-            Err(e) if is_foreign_key_violation(&e) => {
-                Err(missing_party(&mut tx, &grant.client_id, grant.user_id, grant.accounts).await)
-            }
-            Err(e) => Err(write_error(e, Conflict::IdTaken)),
-        }
+        self.batch.write(Grant::Code(*digest, grant.clone())).await
     }
 
     async fn insert_token(&self, token: &NewToken) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        insert_token(&mut tx, token, None).await?;
-        tx.commit().await.map_err(backend)
+        self.batch.write(Grant::Token(token.clone())).await
     }
 
     async fn token(&self, digest: &Digest) -> StoreResult<Option<TokenGrant>> {

@@ -14,6 +14,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use crate::OpenError;
 
 mod accounts;
+mod batch;
 mod brokers;
 mod clients;
 mod grants;
@@ -33,6 +34,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 pub struct SqliteStore {
     reads: SqlitePool,
     writes: SqlitePool,
+    /// New tokens and codes, committed in groups on `writes`.
+    batch: batch::GroupCommit,
 }
 
 impl SqliteStore {
@@ -83,7 +86,11 @@ impl SqliteStore {
             },
         })?;
         let reads = connect(8).await?;
-        Ok(Self { reads, writes })
+        Ok(Self {
+            reads,
+            batch: batch::GroupCommit::start(writes.clone()),
+            writes,
+        })
     }
 }
 

@@ -8,7 +8,7 @@ use paddock_core::model::ClientStatus;
 use paddock_core::oauth::grant::{Redemption, RedemptionRequest, TokenIssue, redeem};
 use paddock_core::oauth::pkce::{CodeChallenge, CodeVerifier};
 use paddock_core::secret::Digest;
-use paddock_core::store::{CodeState, Store};
+use paddock_core::store::{CodeState, Missing, Store, StoreError};
 
 use super::{Backend, Grantable, at, grantable, user};
 
@@ -273,4 +273,81 @@ pub async fn expired_codes_are_purged(b: &Backend) {
         tx.spend_code(&Digest::of("b"), at(0)).await.unwrap(),
         CodeState::Unknown
     ));
+}
+
+/// Many grants written at once (SQLite commits them in groups): each is stored, or
+/// refused with its own reason, and a wrong one does not take the others down with it.
+pub async fn grants_written_at_once_fail_only_where_they_are_wrong(b: &Backend) {
+    let g = Arc::new(grantable(b.store.as_ref()).await);
+    let stranger = super::client_id();
+    let mut writes = Vec::new();
+    for i in 0..60 {
+        let store = Arc::clone(&b.store);
+        let g = Arc::clone(&g);
+        let stranger = stranger.clone();
+        writes.push(tokio::spawn(async move {
+            match i % 6 {
+                // A token of a client that does not exist.
+                1 => {
+                    let mut token = g.token(&format!("t{i}"), i, None);
+                    token.client_id = stranger;
+                    store.insert_token(&token).await
+                }
+                // A code for a user that does not exist.
+                2 => {
+                    let mut code = g.code(i);
+                    code.user_id = UserId::random();
+                    store
+                        .insert_code(&Digest::of(&format!("c{i}")), &code)
+                        .await
+                }
+                3 => {
+                    store
+                        .insert_code(&Digest::of(&format!("c{i}")), &g.code(i))
+                        .await
+                }
+                _ => {
+                    store
+                        .insert_token(&g.token(&format!("t{i}"), i, None))
+                        .await
+                }
+            }
+        }));
+    }
+    for (i, write) in writes.into_iter().enumerate() {
+        let result = write.await.unwrap();
+        match i % 6 {
+            1 => assert!(
+                matches!(result, Err(StoreError::Missing(Missing::Client))),
+                "{i}: {result:?}"
+            ),
+            2 => assert!(
+                matches!(result, Err(StoreError::Missing(Missing::User))),
+                "{i}: {result:?}"
+            ),
+            _ => assert!(result.is_ok(), "{i}: {result:?}"),
+        }
+    }
+    let store = b.store.as_ref();
+    for i in 0..60 {
+        let token = store.token(&Digest::of(&format!("t{i}"))).await.unwrap();
+        assert_eq!(token.is_some(), matches!(i % 6, 0 | 4 | 5), "token {i}");
+    }
+    let mut tx = store.begin().await.unwrap();
+    for i in (3..60).step_by(6) {
+        let code = tx
+            .spend_code(&Digest::of(&format!("c{i}")), at(100))
+            .await
+            .unwrap();
+        assert!(matches!(code, CodeState::Fresh(_)), "code {i}");
+    }
+    let never = tx.spend_code(&Digest::of("c2"), at(100)).await.unwrap();
+    assert!(matches!(never, CodeState::Unknown));
+    // SQLite has one writer: the writes below wait for this unit of work to end.
+    drop(tx);
+
+    // The same digest twice: one is stored, the other is a conflict.
+    let twice = g.token("twice", 1, None);
+    let (first, second) = tokio::join!(store.insert_token(&twice), store.insert_token(&twice));
+    assert!(first.is_ok() != second.is_ok(), "{first:?} {second:?}");
 }
