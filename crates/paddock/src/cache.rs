@@ -207,6 +207,13 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
         entries.retain(|_, e| keep(&e.value));
     }
 
+    /// Whether some fresh entry's value satisfies `test`.
+    pub fn any(&self, test: impl Fn(&V) -> bool) -> bool {
+        self.entries()
+            .values()
+            .any(|e| e.fetched.elapsed() < TTL && test(&e.value))
+    }
+
     pub fn len(&self) -> usize {
         self.entries().len()
     }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use paddock_core::ids::ClientId;
 use paddock_core::model::Client;
+use paddock_core::oauth::grant::TokenGrant;
 use paddock_core::secret::Digest;
 use paddock_core::store::{Invalidation, Store, StoreError};
 use tokio::sync::{Semaphore, broadcast};
@@ -52,6 +53,17 @@ impl AppState {
             )),
             changes: broadcast::channel(CHANGES_BUFFER).0,
         }
+    }
+
+    /// The grant of the token whose digest is `digest`, from this node's cache when it
+    /// holds it, whatever state the grant is in (revoked, expired…).
+    pub async fn grant(&self, digest: Digest) -> Result<Option<Arc<TokenGrant>>, StoreError> {
+        self.caches
+            .grants
+            .get_or_load(digest, async {
+                Ok(self.store.token(&digest).await?.map(Arc::new))
+            })
+            .await
     }
 
     /// The client `id`, from this node's cache when it holds it.

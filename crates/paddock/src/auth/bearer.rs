@@ -58,14 +58,7 @@ pub enum BearerRefusal {
 async fn usable_grant(state: &AppState, token: &str) -> Result<Arc<TokenGrant>, BearerRefusal> {
     let token = AccessToken::parse(token).map_err(|_| BearerRefusal::Invalid)?;
     let digest = token.digest();
-    let grant = state
-        .caches
-        .grants
-        .get_or_load(digest, async {
-            Ok::<_, StoreError>(state.store.token(&digest).await?.map(Arc::new))
-        })
-        .await?
-        .ok_or(BearerRefusal::Invalid)?;
+    let grant = state.grant(digest).await?.ok_or(BearerRefusal::Invalid)?;
     let now = state.clock.now();
     grant.check_usable(now).map_err(BearerRefusal::Refused)?;
     state.last_used.record(digest, now);

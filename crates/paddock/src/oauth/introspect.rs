@@ -192,7 +192,7 @@ pub async fn introspect(
     let caller = claimed.authenticate(&state).await?;
     // A string that cannot be one of our tokens is simply not active.
     let grant = match AccessToken::parse(token) {
-        Ok(token) => state.store.token(&token.digest()).await?,
+        Ok(token) => state.grant(token.digest()).await?,
         Err(_) => None,
     };
     let now = state.clock.now();

@@ -11,6 +11,7 @@ use paddock::server;
 use paddock::state::AppState;
 use paddock_core::env::Env;
 use paddock_core::ids::AccountId;
+use paddock_core::model::ClientStatus;
 use paddock_core::store::Store;
 use paddock_store::DatabaseUrl;
 use reqwest::{Response, StatusCode};
@@ -269,12 +270,23 @@ impl TestApp {
         body["access_token"].as_str().expect("token").to_owned()
     }
 
-    /// Waits until this node has heard of a change to `client` made in the store, as
-    /// another process makes it (it keeps clients in memory until the invalidation
-    /// log tells it otherwise, within a second).
-    pub async fn heard_of_client_change(&self, client: &CreatedClient) {
+    /// Waits until this node has heard that `client` became `status` in the store, as
+    /// when another process changes it: it keeps clients and grants in memory until the
+    /// invalidation log tells it otherwise, within a second.
+    pub async fn heard_of_client_status(&self, client: &CreatedClient, status: ClientStatus) {
         let id = paddock_core::ids::ClientId::parse(client.id()).unwrap();
-        within_a_second(|| async { self.state.caches.clients.get(&id).is_none() }).await;
+        let active = status == ClientStatus::Active;
+        let caches = &self.state.caches;
+        within_a_second(|| async {
+            caches
+                .clients
+                .get(&id)
+                .is_none_or(|c| c.is_active() == active)
+                && !caches
+                    .grants
+                    .any(|g| g.client_id == id && g.client_active != active)
+        })
+        .await;
     }
 
     pub async fn get_account(&self, env: Env, token: &str) -> Response {

@@ -163,7 +163,7 @@ impl TestApp {
         admin::set_client_status(self.store.as_ref(), client.id(), status, self.clock.now())
             .await
             .unwrap();
-        self.heard_of_client_change(client).await;
+        self.heard_of_client_status(client, status).await;
     }
 }
 

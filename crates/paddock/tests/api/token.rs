@@ -417,7 +417,8 @@ async fn a_disabled_client_cannot_redeem() {
     )
     .await
     .unwrap();
-    app.heard_of_client_change(&app.fx.client).await;
+    app.heard_of_client_status(&app.fx.client, paddock_core::model::ClientStatus::Disabled)
+        .await;
     let response = app
         .redeem(&code, (&app.fx.client).into(), REDIRECT_URI)
         .await;
