@@ -7,7 +7,7 @@ use paddock_core::password::{Email, PasswordHash};
 use paddock_core::store::{AccountStore, Conflict, Missing, StoreError, StoreResult, UserStore};
 use paddock_core::trading::config::{AccountConfig, CheckWhen, ConfirmEmail};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, SqliteExecutor, Transaction};
+use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
 use super::trading::wire;
 
@@ -76,7 +76,7 @@ impl UserStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| write_error(e, Conflict::EmailTaken))?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -164,7 +164,7 @@ impl AccountStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| write_error(e, Conflict::AccountNumberTaken))?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
@@ -206,7 +206,7 @@ impl AccountStore for SqliteStore {
 
 /// Writes the account's configuration in the transaction `tx`.
 pub(super) async fn write_config(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     id: AccountId,
     config: &AccountConfig,
     now: DateTime<Utc>,
@@ -230,7 +230,7 @@ pub(super) async fn write_config(
     .bind(config.ptp_no_exception_entry)
     .bind(config.max_options_trading_level.map(i64::from))
     .bind(ts(now))
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map_err(backend)?;
     Ok(())

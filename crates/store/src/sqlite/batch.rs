@@ -1,17 +1,21 @@
-//! Group commit of issued grants: SQLite has one writer, and a commit costs a sync, so
-//! new tokens and codes are written by one task, many to a transaction.
+//! Group commit: SQLite has one writer, and a commit costs a sync, so every write is
+//! made by one task, many to a transaction.
 //!
-//! A request hands its row to the task and waits. The task takes every row waiting
-//! (up to [`MAX_BATCH`]), writes them in one `INSERT` per table inside one
-//! transaction, commits once, and only then answers each request: a grant is answered
-//! only when it is durable. Should the combined insert fail (a foreign key, a taken
-//! id), each row is written again on its own in that transaction, so that only the
-//! rows at fault are refused, each with its own error.
+//! Two kinds of work wait for the task. New tokens and codes (the bulk of the writes
+//! under load) are rows: the task takes every row waiting (up to [`MAX_BATCH`]) and
+//! writes them in one `INSERT` per table. Should that fail (a foreign key, a taken
+//! id), each row is written again on its own, so that only the rows at fault are
+//! refused, each with its own error. Every other write is a unit of work ([`Lent`]):
+//! the task lends it the group's transaction inside a savepoint, and takes it back
+//! when the unit commits (the savepoint is released) or is dropped (rolled back to the
+//! savepoint), then lends it to the next. The group then commits once, and only then
+//! is each row and each unit told that it is done: nothing is answered before it is
+//! durable.
 
 use paddock_core::oauth::grant::{CodeGrant, NewToken};
 use paddock_core::secret::Digest;
 use paddock_core::store::{StoreError, StoreResult};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::grants::{insert_code, insert_token};
@@ -30,7 +34,66 @@ pub enum Grant {
     Code(Digest, CodeGrant),
 }
 
-type Job = (Grant, oneshot::Sender<StoreResult<()>>);
+enum Job {
+    Row(Grant, oneshot::Sender<StoreResult<()>>),
+    Unit(oneshot::Sender<Lent>),
+}
+
+/// Told once the group's commit has ended, with how.
+type Done = oneshot::Sender<StoreResult<()>>;
+
+/// The group's transaction, lent to one unit of work inside a savepoint: statements
+/// run on it as on a transaction (`&mut *lent`). [`Lent::commit`] keeps the unit's
+/// changes and returns once the group is committed; dropping it undoes them.
+pub struct Lent {
+    tx: Option<Transaction<'static, Sqlite>>,
+    back: Option<oneshot::Sender<Returned>>,
+}
+
+/// What a unit of work gives back: the transaction, and whether to keep its changes
+/// (with whom to tell when they are committed).
+struct Returned {
+    tx: Transaction<'static, Sqlite>,
+    keep: Option<Done>,
+}
+
+impl Lent {
+    pub async fn commit(mut self) -> StoreResult<()> {
+        let (done, committed) = oneshot::channel();
+        self.give_back(Some(done));
+        committed.await.map_err(|_| stopped())?
+    }
+
+    fn give_back(&mut self, keep: Option<Done>) {
+        if let (Some(tx), Some(back)) = (self.tx.take(), self.back.take()) {
+            // A writer that has stopped drops the transaction, which rolls it back.
+            let _ = back.send(Returned { tx, keep });
+        }
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        self.give_back(None);
+    }
+}
+
+impl std::ops::Deref for Lent {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        self.tx.as_ref().expect("held until given back")
+    }
+}
+
+impl std::ops::DerefMut for Lent {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.tx.as_mut().expect("held until given back")
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Unavailable("the database writer has stopped".into())
+}
 
 /// The handle requests write through; the task ends when the last handle is dropped.
 #[derive(Clone)]
@@ -49,30 +112,66 @@ impl GroupCommit {
     /// Writes `row`, returning once it is committed.
     pub async fn write(&self, row: Grant) -> StoreResult<()> {
         let (done, answer) = oneshot::channel();
-        let gone = || StoreError::Unavailable("the database writer has stopped".into());
-        self.jobs.send((row, done)).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        self.jobs
+            .send(Job::Row(row, done))
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// A unit of work, on the group's transaction once the writer comes to it.
+    pub async fn lend(&self) -> StoreResult<Lent> {
+        let (lend, lent) = oneshot::channel();
+        self.jobs
+            .send(Job::Unit(lend))
+            .await
+            .map_err(|_| stopped())?;
+        // No transaction could be begun (the writer says why to the rows of its group;
+        // a unit learns only that it has none).
+        lent.await
+            .map_err(|_| StoreError::Unavailable("no transaction could be begun".into()))
     }
 }
 
 async fn write_batches(writes: SqlitePool, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (rows, answers): (Vec<Grant>, Vec<_>) = batch.drain(..).unzip();
-        let results = match write(&writes, &rows).await {
-            Ok(results) => results,
-            Err(e) => rows.iter().map(|_| Err(copy(&e))).collect(),
+        let mut rows = Vec::new();
+        let mut answers = Vec::new();
+        let mut units = Vec::new();
+        for job in batch.drain(..) {
+            match job {
+                Job::Row(row, answer) => {
+                    rows.push(row);
+                    answers.push(answer);
+                }
+                Job::Unit(lend) => units.push(lend),
+            }
+        }
+        let (results, done) = match write(&writes, &rows, units).await {
+            Ok(written) => written,
+            Err(e) => (rows.iter().map(|_| Err(copy(&e))).collect(), Vec::new()),
         };
+        // Requests that stopped waiting have nobody to tell.
         for (answer, result) in answers.into_iter().zip(results) {
-            // A request that stopped waiting has nobody to tell.
             let _ = answer.send(result);
+        }
+        for (unit, result) in done {
+            let _ = unit.send(result);
         }
     }
 }
 
-/// One transaction for all of `rows`: the result of each, or the error that failed
-/// them all (no transaction, no commit).
-async fn write(writes: &SqlitePool, rows: &[Grant]) -> StoreResult<Vec<StoreResult<()>>> {
+/// The result of each row, and each unit that kept its changes with the result of
+/// the commit.
+type Written = (Vec<StoreResult<()>>, Vec<(Done, StoreResult<()>)>);
+
+/// One transaction for all of `rows` and `units`, or the error that failed them all.
+async fn write(
+    writes: &SqlitePool,
+    rows: &[Grant],
+    units: Vec<oneshot::Sender<Lent>>,
+) -> StoreResult<Written> {
     let mut tx = writes
         .begin_with("BEGIN IMMEDIATE")
         .await
@@ -100,8 +199,45 @@ async fn write(writes: &SqlitePool, rows: &[Grant]) -> StoreResult<Vec<StoreResu
             results
         }
     };
-    tx.commit().await.map_err(backend)?;
-    Ok(results)
+    let mut kept = Vec::new();
+    for unit in units {
+        sqlx::query("SAVEPOINT unit")
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let (back, returned) = oneshot::channel();
+        let lent = Lent {
+            tx: Some(tx),
+            back: Some(back),
+        };
+        // A unit whose requester has gone comes straight back, and is undone.
+        if let Err(mut unclaimed) = unit.send(lent) {
+            unclaimed.give_back(None);
+        }
+        let Ok(Returned { tx: given, keep }) = returned.await else {
+            // The transaction was dropped without coming back (the runtime is
+            // shutting down): it is rolled back, and the group with it.
+            return Err(stopped());
+        };
+        tx = given;
+        let end = match keep {
+            Some(_) => "RELEASE unit",
+            None => "ROLLBACK TO unit; RELEASE unit",
+        };
+        sqlx::raw_sql(end)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        kept.extend(keep);
+    }
+    let committed = tx.commit().await.map_err(backend);
+    let outcome = || committed.as_ref().map(|_| ()).map_err(copy);
+    let results = match &committed {
+        Ok(()) => results,
+        Err(_) => rows.iter().map(|_| outcome()).collect(),
+    };
+    let done = kept.into_iter().map(|unit| (unit, outcome())).collect();
+    Ok((results, done))
 }
 
 async fn insert_tokens(tx: &mut Transaction<'static, Sqlite>, rows: &[Grant]) -> StoreResult<()> {

@@ -54,7 +54,7 @@ impl BrokerStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| write_error(e, Conflict::BrokerKeyIdTaken))?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn broker(&self, id: BrokerId) -> StoreResult<Option<Broker>> {

@@ -5,8 +5,10 @@ use paddock_core::model::{Client, ClientStatus};
 use paddock_core::oauth::redirect::RedirectUri;
 use paddock_core::secret::Digest;
 use paddock_core::store::{ClientStore, Conflict, Invalidation, Missing, StoreResult};
+use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+
+use super::batch::Lent;
 
 use super::nodes::log_invalidation;
 use super::{SqliteStore, backend, corrupt, must_exist, parse_field, parse_ts, ts, write_error};
@@ -78,7 +80,7 @@ impl ClientStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| write_error(e, Conflict::IdTaken))?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
@@ -138,7 +140,7 @@ impl ClientStore for SqliteStore {
 /// Finishes a change of one client: logs it for every node and commits; `false` (and
 /// nothing written) when there was no such client.
 async fn logged_client_change(
-    mut tx: Transaction<'static, Sqlite>,
+    mut tx: Lent,
     id: &ClientId,
     changed: u64,
     now: DateTime<Utc>,
@@ -147,6 +149,6 @@ async fn logged_client_change(
         return Ok(false);
     }
     log_invalidation(&mut tx, &Invalidation::Client(id.clone()), now).await?;
-    tx.commit().await.map_err(backend)?;
+    tx.commit().await?;
     Ok(true)
 }

@@ -11,7 +11,7 @@ use paddock_core::store::{
     CodeState, Conflict, GrantStore, GrantTx, Invalidation, Missing, StoreError, StoreResult,
 };
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, SqliteConnection};
 
 use super::batch::Grant;
 use super::nodes::log_invalidation;
@@ -60,7 +60,7 @@ fn parse_client_id(row: &SqliteRow) -> StoreResult<ClientId> {
 }
 
 pub(super) async fn insert_code(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     digest: &Digest,
     grant: &CodeGrant,
 ) -> StoreResult<()> {
@@ -79,7 +79,7 @@ pub(super) async fn insert_code(
     .bind(grant.code_challenge.as_ref().map(|c| c.as_str().to_owned()))
     .bind(ts(grant.created_at))
     .bind(ts(grant.expires_at))
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await;
     match done {
         Ok(_) => Ok(()),
@@ -91,7 +91,7 @@ pub(super) async fn insert_code(
 }
 
 pub(super) async fn insert_token(
-    executor: &mut Transaction<'static, Sqlite>,
+    executor: &mut SqliteConnection,
     token: &NewToken,
     from_code: Option<&Digest>,
 ) -> StoreResult<()> {
@@ -110,7 +110,7 @@ pub(super) async fn insert_token(
     .bind(from_code.map(|d| d.as_bytes().to_vec()))
     .bind(ts(token.created_at))
     .bind(token.expires_at.map(ts))
-    .execute(&mut **executor)
+    .execute(&mut *executor)
     .await;
     match done {
         Ok(_) => Ok(()),
@@ -129,7 +129,7 @@ fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
 /// (SQLite does not say which key failed), so the checks cost nothing on the way a
 /// grant is normally written.
 async fn missing_party(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     client: &ClientId,
     user: UserId,
     accounts: AccountBinding,
@@ -217,7 +217,7 @@ impl GrantStore for SqliteStore {
             return Ok(false);
         }
         log_invalidation(&mut tx, &Invalidation::Token(*digest), now).await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -276,7 +276,7 @@ impl GrantStore for SqliteStore {
         };
         let digest = Digest::from_bytes(&digest).ok_or_else(|| corrupt("token digest".into()))?;
         log_invalidation(&mut tx, &Invalidation::Token(digest), now).await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(Some(digest))
     }
 
@@ -296,7 +296,7 @@ impl GrantStore for SqliteStore {
             .await
             .map_err(backend)?;
         }
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn purge_codes(&self, before: DateTime<Utc>) -> StoreResult<u64> {

@@ -5,7 +5,7 @@ use paddock_core::store::{Invalidation, MarketStore, MarketTx, StoreResult, Stor
 use paddock_core::trading::assets::Symbol;
 use rust_decimal::Decimal;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, SqliteConnection};
 
 use super::nodes::log_invalidation;
 use super::{SqliteStore, SqliteTx, backend, corrupt, parse_ts, ts};
@@ -21,7 +21,7 @@ fn price_from_row(row: &SqliteRow) -> StoreResult<StoredPrice> {
 
 /// Sets `symbol`'s price in the transaction `tx`.
 async fn upsert_price(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     symbol: &Symbol,
     price: Decimal,
     now: DateTime<Utc>,
@@ -34,7 +34,7 @@ async fn upsert_price(
     .bind(symbol.as_str())
     .bind(nanos)
     .bind(ts(now))
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map_err(backend)?;
     Ok(())
@@ -79,7 +79,7 @@ impl MarketStore for SqliteStore {
         let mut tx = self.write().await?;
         upsert_price(&mut tx, symbol, price, now).await?;
         log_invalidation(&mut tx, &Invalidation::Prices, now).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 }
 

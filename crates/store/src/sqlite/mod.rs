@@ -9,7 +9,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use paddock_core::store::{Conflict, Missing, Store, StoreError, StoreResult, Tx};
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{SqliteConnection, SqlitePool};
+
+use batch::Lent;
 
 use crate::OpenError;
 
@@ -94,28 +96,24 @@ impl SqliteStore {
     }
 }
 
-/// A unit of work: a transaction begun with `BEGIN IMMEDIATE`, which takes the write
-/// lock up front, so that units of work queue instead of failing when a read turns
-/// into a write.
+/// A unit of work: a savepoint in the writer's group transaction (begun with `BEGIN
+/// IMMEDIATE`, which takes the write lock up front), committed with its group.
 pub struct SqliteTx {
-    tx: Transaction<'static, Sqlite>,
+    tx: Lent,
 }
 
 #[async_trait]
 impl Tx for SqliteTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.tx.commit().await.map_err(backend)
+        self.tx.commit().await
     }
 }
 
 impl SqliteStore {
     /// A unit of work of this backend's own type, for the writes that change several
     /// rows together.
-    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        self.writes
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(backend)
+    async fn write(&self) -> StoreResult<Lent> {
+        self.batch.lend().await
     }
 }
 
@@ -189,14 +187,14 @@ fn write_error(e: sqlx::Error, unique: Conflict) -> StoreError {
 /// `Missing(what)` unless `exists` (a `SELECT 1 … WHERE key = $1`) finds `id`,
 /// checked inside `tx`.
 async fn must_exist(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     exists: &'static str,
     id: String,
     what: Missing,
 ) -> StoreResult<()> {
     let found = sqlx::query(exists)
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(backend)?;
     match found {

@@ -10,13 +10,13 @@ use paddock_core::store::{
     ChangeFeed, Invalidation, InvalidationStore, StoreResult, ThrottleStore, Versioned,
 };
 use paddock_core::throttle::ThrottleWindow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, SqliteConnection};
 
 use super::{SqliteStore, backend, corrupt, parse_ts, ts};
 
 /// Writes `change` to the invalidation log, in the transaction that makes it.
 pub(super) async fn log_invalidation(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     change: &Invalidation,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -25,7 +25,7 @@ pub(super) async fn log_invalidation(
         .bind(kind)
         .bind(target)
         .bind(ts(now))
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
     Ok(())

@@ -7,7 +7,7 @@ use paddock_core::ids::{AccountId, WatchlistId};
 use paddock_core::store::{Conflict, Missing, StoreError, StoreResult, WatchlistStore};
 use paddock_core::trading::assets::Symbol;
 use paddock_core::trading::watchlists::{MAX_WATCHLISTS, Watchlist};
-use sqlx::{Row, Sqlite, SqliteExecutor, Transaction};
+use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
 use super::{SqliteStore, backend, corrupt, parse_field, parse_ts, ts, write_error};
 
@@ -26,22 +26,18 @@ async fn symbols_of<'c>(executor: impl SqliteExecutor<'c>, id: &str) -> StoreRes
 }
 
 /// Whether the account has the list; and, in a write, takes SQLite's lock first.
-async fn owns(
-    tx: &mut Transaction<'static, Sqlite>,
-    account: AccountId,
-    id: WatchlistId,
-) -> StoreResult<bool> {
+async fn owns(tx: &mut SqliteConnection, account: AccountId, id: WatchlistId) -> StoreResult<bool> {
     let found = sqlx::query("SELECT 1 FROM watchlists WHERE id = $1 AND account_id = $2")
         .bind(id.to_string())
         .bind(account.to_string())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(backend)?;
     Ok(found.is_some())
 }
 
 async fn insert_symbols(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     id: WatchlistId,
     symbols: &[Symbol],
 ) -> StoreResult<()> {
@@ -52,22 +48,18 @@ async fn insert_symbols(
         .bind(id.to_string())
         .bind(position as i64)
         .bind(symbol.as_str())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(|e| write_error(e, Conflict::SymbolInWatchlist))?;
     }
     Ok(())
 }
 
-async fn touch(
-    tx: &mut Transaction<'static, Sqlite>,
-    id: WatchlistId,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
+async fn touch(tx: &mut SqliteConnection, id: WatchlistId, now: DateTime<Utc>) -> StoreResult<()> {
     sqlx::query("UPDATE watchlists SET updated_at = $1 WHERE id = $2")
         .bind(ts(now))
         .bind(id.to_string())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
     Ok(())
@@ -157,7 +149,7 @@ impl WatchlistStore for SqliteStore {
             _ => write_error(e, Conflict::IdTaken),
         })?;
         insert_symbols(&mut tx, watchlist.id, &watchlist.symbols).await?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await
     }
 
     async fn replace_watchlist(
@@ -201,7 +193,7 @@ impl WatchlistStore for SqliteStore {
                 .map_err(backend)?;
             insert_symbols(&mut tx, id, symbols).await?;
         }
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -237,7 +229,7 @@ impl WatchlistStore for SqliteStore {
         .await
         .map_err(backend)?;
         touch(&mut tx, id, now).await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -264,7 +256,7 @@ impl WatchlistStore for SqliteStore {
             return Err(StoreError::Missing(Missing::WatchlistSymbol));
         }
         touch(&mut tx, id, now).await?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -283,7 +275,7 @@ impl WatchlistStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
+        tx.commit().await?;
         Ok(true)
     }
 }
