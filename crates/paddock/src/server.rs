@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Router, middleware};
@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
+use tracing::Instrument;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -94,13 +95,18 @@ async fn method_not_allowed() -> ApiError {
     }
 }
 
-/// Runs each request's handler on a task of its own, so that it finishes even when the
-/// client goes away or the timeout answers first. A handler dropped between two
-/// statements of a unit of work would leave a write half done and, on PostgreSQL, its
-/// connection back in the pool still inside the transaction (sqlx's `begin` is not
-/// cancel-safe there), where the next request's statements would join it.
+/// Runs each changing request's handler on a task of its own, so that it finishes
+/// even when the client goes away or the timeout answers first. A handler dropped
+/// between two statements of a unit of work would leave a write half done and, on
+/// PostgreSQL, its connection back in the pool still inside the transaction (sqlx's
+/// `begin` is not cancel-safe there), where the next request's statements would join
+/// it. Reads (GET, HEAD) change nothing, and skip the task.
 async fn run_to_completion(request: Request, next: Next) -> Response {
-    match tokio::spawn(next.run(request)).await {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    // In the request's span, so that its log lines still carry its request id.
+    match tokio::spawn(next.run(request).in_current_span()).await {
         Ok(response) => response,
         // Panics go on up to the catch-panic layer, which answers 500.
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),

@@ -12,6 +12,8 @@
 //! is each row and each unit told that it is done: nothing is answered before it is
 //! durable.
 
+use std::time::Duration;
+
 use paddock_core::oauth::grant::{CodeGrant, NewToken};
 use paddock_core::secret::Digest;
 use paddock_core::store::{StoreError, StoreResult};
@@ -27,6 +29,11 @@ const MAX_BATCH: usize = 512;
 
 /// Requests waiting for the writer at most; more wait to hand theirs over.
 const QUEUE: usize = 4_096;
+
+/// The longest a request waits for the writer (to take its row, or to lend it the
+/// transaction) before it is answered that the database is unavailable: what the
+/// pool's acquire timeout was before there was a writer.
+const WAIT: Duration = Duration::from_secs(30);
 
 /// A grant to write.
 pub enum Grant {
@@ -112,25 +119,51 @@ impl GroupCommit {
     /// Writes `row`, returning once it is committed.
     pub async fn write(&self, row: Grant) -> StoreResult<()> {
         let (done, answer) = oneshot::channel();
-        self.jobs
-            .send(Job::Row(row, done))
-            .await
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        within(WAIT, async {
+            self.jobs
+                .send(Job::Row(row, done))
+                .await
+                .map_err(|_| stopped())?;
+            answer.await.map_err(|_| stopped())?
+        })
+        .await
     }
 
     /// A unit of work, on the group's transaction once the writer comes to it.
     pub async fn lend(&self) -> StoreResult<Lent> {
         let (lend, lent) = oneshot::channel();
-        self.jobs
-            .send(Job::Unit(lend))
-            .await
-            .map_err(|_| stopped())?;
-        // No transaction could be begun (the writer says why to the rows of its group;
-        // a unit learns only that it has none).
-        lent.await
-            .map_err(|_| StoreError::Unavailable("no transaction could be begun".into()))
+        within(WAIT, async {
+            self.jobs
+                .send(Job::Unit(lend))
+                .await
+                .map_err(|_| stopped())?;
+            // No transaction could be begun (the writer says why to the rows of its
+            // group; a unit learns only that it has none).
+            lent.await
+                .map_err(|_| StoreError::Unavailable("no transaction could be begun".into()))
+        })
+        .await
     }
+}
+
+/// `work`, or `Unavailable` once `limit` has passed (a lent transaction that arrives
+/// too late is dropped with the future, which gives it back).
+async fn within<T>(limit: Duration, work: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+        Err(StoreError::Unavailable(format!(
+            "the database writer did not answer within {} s",
+            limit.as_secs()
+        )))
+    })
+}
+
+/// Tells the units that kept their changes that the group failed with `e`, and
+/// returns it.
+fn fail(kept: &mut Vec<Done>, e: StoreError) -> StoreError {
+    for unit in kept.drain(..) {
+        let _ = unit.send(Err(copy(&e)));
+    }
+    e
 }
 
 async fn write_batches(writes: SqlitePool, mut queue: mpsc::Receiver<Job>) {
@@ -191,10 +224,17 @@ async fn write(
                 .map_err(backend)?;
             let mut results = Vec::with_capacity(rows.len());
             for row in rows {
-                results.push(match row {
+                let result = match row {
                     Grant::Token(token) => insert_token(&mut tx, token, None).await,
                     Grant::Code(digest, grant) => insert_code(&mut tx, digest, grant).await,
-                });
+                };
+                // Only a row's own fault (a taken id, a missing party) leaves the
+                // transaction as it was; anything else (a full disk, an I/O error)
+                // may have rolled it back, and fails the group.
+                if let Err(e @ (StoreError::Backend(_) | StoreError::Unavailable(_))) = result {
+                    return Err(e);
+                }
+                results.push(result);
             }
             results
         }
@@ -204,7 +244,7 @@ async fn write(
         sqlx::query("SAVEPOINT unit")
             .execute(&mut *tx)
             .await
-            .map_err(backend)?;
+            .map_err(|e| fail(&mut kept, backend(e)))?;
         let (back, returned) = oneshot::channel();
         let lent = Lent {
             tx: Some(tx),
@@ -217,7 +257,7 @@ async fn write(
         let Ok(Returned { tx: given, keep }) = returned.await else {
             // The transaction was dropped without coming back (the runtime is
             // shutting down): it is rolled back, and the group with it.
-            return Err(stopped());
+            return Err(fail(&mut kept, stopped()));
         };
         tx = given;
         let end = match keep {
