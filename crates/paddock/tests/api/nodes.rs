@@ -513,6 +513,15 @@ async fn a_stream_on_one_node_carries_the_other_nodes_orders_and_closes_on_revok
         "authorized"
     );
     assert_eq!(next(&mut socket).await.unwrap()["stream"], "listening");
+    // The same events as Server-Sent Events, also from B.
+    let mut events = cluster
+        .http
+        .get(format!("{}/paper/v2/events/trades", cluster.b.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
 
     let order = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "market",
                        "time_in_force": "day"});
@@ -532,6 +541,24 @@ async fn a_stream_on_one_node_carries_the_other_nodes_orders_and_closes_on_revok
         assert_eq!(update["data"]["event"], event, "{update}");
         assert_eq!(update["data"]["order"]["id"], placed["id"]);
     }
+    let mut body = String::new();
+    let complete = |body: &str| {
+        let end = body.rfind("\n\n").map_or(0, |i| i + 2);
+        crate::stream::sse_events(&body[..end])
+    };
+    while complete(&body).len() < 2 {
+        let chunk = tokio::time::timeout(Duration::from_secs(2), events.chunk())
+            .await
+            .expect("events within two seconds")
+            .unwrap()
+            .expect("the event stream is open");
+        body.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let kinds: Vec<Value> = complete(&body)
+        .into_iter()
+        .map(|(_, d)| d["event"].clone())
+        .collect();
+    assert_eq!(kinds, [json!("new"), json!("fill")]);
 
     let revoked = cluster
         .broker(
@@ -549,6 +576,15 @@ async fn a_stream_on_one_node_carries_the_other_nodes_orders_and_closes_on_revok
         "unauthorized"
     );
     assert_eq!(next(&mut socket).await, None, "then B closes the stream");
+    // B's event stream ends too.
+    loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(1), events.chunk())
+            .await
+            .expect("the event stream ends within a second of the revocation");
+        if !matches!(chunk, Ok(Some(_))) {
+            break;
+        }
+    }
     assert!(
         started.elapsed() < Duration::from_secs(1),
         "{:?}",
