@@ -464,3 +464,88 @@ async fn an_order_the_account_can_no_longer_cover_at_the_open_is_rejected() {
     let account = get_json(&app, &token, "/v2/account").await;
     assert_eq!(dec(&account["cash"]), Decimal::from(100_000 - 62));
 }
+
+/// Found by schema fuzzing: a typed query parameter sent empty (`limit=`) was taken as
+/// absent, and three lists' filters were missing from /openapi.json.
+#[tokio::test]
+async fn typed_filters_sent_empty_are_422_and_every_filter_is_documented() {
+    let (app, token) = trading_app().await;
+    let data = app.token_for(&app.fx.client, app.fx.paper, "data").await;
+    for (path, token) in [
+        ("/paper/v2/orders?limit=", &token),
+        ("/paper/v2/orders?nested=", &token),
+        ("/paper/v2/account/activities?page_size=", &token),
+        ("/v2/stocks/bars?symbols=AAPL&timeframe=1Day&limit=", &data),
+    ] {
+        let response = app
+            .http
+            .get(app.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_alpaca_error(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+
+    let doc: Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (path, names) in [
+        (
+            "/v2/orders",
+            &[
+                "status",
+                "limit",
+                "after",
+                "until",
+                "direction",
+                "nested",
+                "symbols",
+                "side",
+            ][..],
+        ),
+        (
+            "/v2/account/activities",
+            &[
+                "activity_types",
+                "date",
+                "after",
+                "until",
+                "direction",
+                "page_size",
+                "page_token",
+            ],
+        ),
+        (
+            "/v2/account/portfolio/history",
+            &[
+                "period",
+                "timeframe",
+                "start",
+                "end",
+                "extended_hours",
+                "pnl_reset",
+            ],
+        ),
+    ] {
+        for base in ["", "/paper"] {
+            let params = &doc["paths"][format!("{base}{path}")]["get"]["parameters"];
+            let documented: Vec<&str> = params
+                .as_array()
+                .unwrap_or_else(|| panic!("{base}{path} has no parameters"))
+                .iter()
+                .filter(|p| p["in"] == "query")
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            for name in names {
+                assert!(documented.contains(name), "{base}{path} lacks {name}");
+            }
+        }
+    }
+}
