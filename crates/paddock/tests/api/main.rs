@@ -18,6 +18,7 @@ mod faults;
 mod garbage;
 mod hardening;
 mod helpers;
+mod load;
 mod market;
 mod nodes;
 mod ops;

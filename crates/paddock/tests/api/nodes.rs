@@ -18,11 +18,11 @@ use crate::process::{Served, free_address};
 use crate::testdb::TestDb;
 
 /// Two nodes on one fresh database, with the usual fixture in it.
-struct Cluster {
-    a: Served,
-    b: Served,
-    fx: Fixture,
-    http: reqwest::Client,
+pub struct Cluster {
+    pub a: Served,
+    pub b: Served,
+    pub fx: Fixture,
+    pub http: reqwest::Client,
     db: TestDb,
 }
 
@@ -32,7 +32,7 @@ impl Cluster {
     }
 
     /// Two nodes started with `extra` `serve` flags.
-    async fn start_with(extra: &[&str]) -> Self {
+    pub async fn start_with(extra: &[&str]) -> Self {
         let db = TestDb::new().await;
         let store = paddock_store::open(&DatabaseUrl::parse(&db.url).unwrap())
             .await
@@ -63,7 +63,7 @@ impl Cluster {
         })
     }
 
-    fn broker(
+    pub fn broker(
         &self,
         node: &Served,
         method: reqwest::Method,
@@ -74,7 +74,7 @@ impl Cluster {
             .basic_auth(&self.fx.broker.key_id, Some(&self.fx.broker.secret))
     }
 
-    async fn code(&self, node: &Served) -> String {
+    pub async fn code(&self, node: &Served) -> String {
         let response = self
             .broker(node, reqwest::Method::POST, "/v1/oauth/authorize")
             .json(&self.grant_body(self.fx.paper, "trading"))
@@ -96,14 +96,14 @@ impl Cluster {
         ])
     }
 
-    async fn redeem(&self, node: &Served, code: &str, redirect_uri: &str) -> reqwest::Response {
+    pub async fn redeem(&self, node: &Served, code: &str, redirect_uri: &str) -> reqwest::Response {
         self.redemption(node, code, redirect_uri)
             .send()
             .await
             .unwrap()
     }
 
-    async fn account_status(&self, node: &Served, token: &str) -> StatusCode {
+    pub async fn account_status(&self, node: &Served, token: &str) -> StatusCode {
         self.http
             .get(format!("{}/paper/v2/account", node.base))
             .bearer_auth(token)
@@ -114,14 +114,14 @@ impl Cluster {
     }
 }
 
-async fn access_token(response: reqwest::Response) -> String {
+pub async fn access_token(response: reqwest::Response) -> String {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     body["access_token"].as_str().unwrap().to_owned()
 }
 
 /// Polls until `node` refuses `token`; returns how long that took.
-async fn refused_within_a_second(cluster: &Cluster, node: &Served, token: &str) -> Duration {
+pub async fn refused_within_a_second(cluster: &Cluster, node: &Served, token: &str) -> Duration {
     let started = Instant::now();
     loop {
         if cluster.account_status(node, token).await == StatusCode::UNAUTHORIZED {
