@@ -57,3 +57,13 @@ function slurp(path)
   f:close()
   return s
 end
+
+-- A paced run (BENCH_DELAY_MS): each connection waits this long before each request,
+-- so that the offered rate is a chosen share of the peak (scripts/bench's half-rate
+-- runs); wrk's latencies still time each request from its send.
+local pace = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if pace then
+  function delay()
+    return pace
+  end
+end
