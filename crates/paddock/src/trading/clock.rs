@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use paddock_core::trading::clock::holidays::TABLE_YEARS;
 use paddock_core::trading::clock::{TradingDay, new_york_rfc3339};
 use serde::Serialize;
@@ -156,5 +156,13 @@ pub async fn get_calendar(
             .calendar(start, end)
             .map_err(|e| ApiError::unprocessable(e.to_string()))?
     };
-    Ok(Json(days.iter().map(CalendarDay::from).collect()))
+    // A day whose settlement falls past 9999-12-31 cannot be written as a date
+    // (schema fuzzing found `+10000-01-03`): the calendar ends with the last day that
+    // settles within year 9999.
+    Ok(Json(
+        days.iter()
+            .filter(|d| d.settlement_date.year() <= 9999)
+            .map(CalendarDay::from)
+            .collect(),
+    ))
 }

@@ -178,6 +178,23 @@ async fn the_calendar_lists_trading_days_as_alpaca_writes_them() {
     assert_eq!(settling.len(), 1);
     assert_eq!(settling[0]["date"], "2025-07-03");
 
+    // The calendar's last days: every date, settlement included, is YYYY-MM-DD.
+    let last = get(
+        &app,
+        Env::Paper,
+        "/v2/calendar?start=9999-12-20&end=9999-12-31",
+        &token,
+    )
+    .await;
+    let last: Vec<Value> = last.json().await.unwrap();
+    assert!(!last.is_empty());
+    for day in &last {
+        for field in ["date", "settlement_date"] {
+            let date = day[field].as_str().unwrap();
+            assert!(date.len() == 10 && date.starts_with("9999-12-"), "{day}");
+        }
+    }
+
     for query in [
         "start=yesterday",
         "start=2025-13-01",
