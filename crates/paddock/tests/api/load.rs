@@ -1,7 +1,7 @@
 //! A mixed load on two nodes over one database (issue #11's load-correctness run):
 //! tokens issued and codes redeemed on either node, calls made with them, orders placed
 //! on both, tokens revoked, and a trade stream open on one node, for
-//! `PADDOCK_LOAD_SECS` seconds (10 by default; `PADDOCK_LOAD_SECS=60` for the full run).
+//! `PADDOCK_LOAD_SECS` seconds (5 by default; `PADDOCK_LOAD_SECS=60` for the full run).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,7 +34,7 @@ async fn a_mixed_load_on_two_nodes_keeps_every_promise() {
     let secs: u64 = std::env::var("PADDOCK_LOAD_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
+        .unwrap_or(5);
     let cluster = Arc::new(Cluster::start_with(&["--market", "always-open"]).await);
 
     // The account's trade stream, on B, before any order.

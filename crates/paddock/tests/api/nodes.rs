@@ -462,6 +462,30 @@ async fn orders_on_two_nodes_fill_on_a_cli_price_move_and_never_overspend() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // Each node prices from its market snapshot, which hears of the CLI's price within
+    // a second (what several nodes promise): wait until both show it.
+    for node in [&cluster.a, &cluster.b] {
+        let position = format!("{}/paper/v2/positions/AAPL", node.base);
+        let started = Instant::now();
+        loop {
+            let seen: Value = cluster
+                .http
+                .get(&position)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if seen["current_price"] == "179" {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(1), "{seen}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     // Twenty market buys of 50 shares ($8,950 each) race over both nodes: as many
     // fill as the $99,821 left covers, and no more.
     let buy = json!({"symbol": "AAPL", "qty": 50, "side": "buy", "type": "market",
