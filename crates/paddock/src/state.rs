@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
-use paddock_core::ids::ClientId;
-use paddock_core::model::Client;
+use paddock_core::ids::{BrokerKeyId, ClientId};
+use paddock_core::model::{Broker, Client};
 use paddock_core::oauth::grant::TokenGrant;
 use paddock_core::secret::Digest;
 use paddock_core::store::{Invalidation, Store, StoreError};
@@ -62,6 +62,16 @@ impl AppState {
             .grants
             .get_or_load(digest, async {
                 Ok(self.store.token(&digest).await?.map(Arc::new))
+            })
+            .await
+    }
+
+    /// The broker whose key id is `key_id`, from this node's cache when it holds it.
+    pub async fn broker(&self, key_id: &BrokerKeyId) -> Result<Option<Arc<Broker>>, StoreError> {
+        self.caches
+            .brokers
+            .get_or_load(key_id.clone(), async {
+                Ok(self.store.broker_by_key_id(key_id).await?.map(Arc::new))
             })
             .await
     }

@@ -1,7 +1,5 @@
 //! The Broker API's caller: a broker with HTTP Basic `key_id:secret`.
 
-use std::sync::Arc;
-
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -45,11 +43,7 @@ pub async fn authenticate_broker(
 ) -> Result<Broker, BrokerAuthError> {
     let key_id = BrokerKeyId::parse(key_id).map_err(|_| BrokerAuthError::Invalid)?;
     let broker = state
-        .caches
-        .brokers
-        .get_or_load(key_id.clone(), async {
-            Ok(state.store.broker_by_key_id(&key_id).await?.map(Arc::new))
-        })
+        .broker(&key_id)
         .await
         .map_err(BrokerAuthError::Store)?;
     let secret = BrokerSecret::parse(secret).ok();

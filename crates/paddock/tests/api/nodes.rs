@@ -103,6 +103,35 @@ impl Cluster {
             .unwrap()
     }
 
+    /// GETs `url` with `token` until its JSON satisfies `holds`, for `within` at most;
+    /// returns that JSON.
+    pub async fn poll(
+        &self,
+        url: &str,
+        token: &str,
+        within: Duration,
+        holds: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let started = Instant::now();
+        loop {
+            let seen: Value = self
+                .http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if holds(&seen) {
+                return seen;
+            }
+            assert!(started.elapsed() < within, "{url}: {seen}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn account_status(&self, node: &Served, token: &str) -> StatusCode {
         self.http
             .get(format!("{}/paper/v2/account", node.base))
@@ -442,48 +471,21 @@ async fn orders_on_two_nodes_fill_on_a_cli_price_move_and_never_overspend() {
         cluster.b.base,
         placed["id"].as_str().unwrap()
     );
-    let started = Instant::now();
-    loop {
-        let seen: Value = cluster
-            .http
-            .get(&path)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if seen["status"] == "filled" {
-            assert_eq!(seen["filled_avg_price"], "179");
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(3), "{seen}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let seen = cluster
+        .poll(&path, &token, Duration::from_secs(3), |o| {
+            o["status"] == "filled"
+        })
+        .await;
+    assert_eq!(seen["filled_avg_price"], "179");
 
     // Each node prices from its market snapshot, which hears of the CLI's price within
     // a second (what several nodes promise): wait until both show it.
     for node in [&cluster.a, &cluster.b] {
         let position = format!("{}/paper/v2/positions/AAPL", node.base);
-        let started = Instant::now();
-        loop {
-            let seen: Value = cluster
-                .http
-                .get(&position)
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if seen["current_price"] == "179" {
-                break;
-            }
-            assert!(started.elapsed() < Duration::from_secs(1), "{seen}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let within = Duration::from_secs(1);
+        cluster
+            .poll(&position, &token, within, |p| p["current_price"] == "179")
+            .await;
     }
 
     // Twenty market buys of 50 shares ($8,950 each) race over both nodes: as many

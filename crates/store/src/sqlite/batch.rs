@@ -17,11 +17,11 @@ use std::time::Duration;
 use paddock_core::oauth::grant::{CodeGrant, NewToken};
 use paddock_core::secret::Digest;
 use paddock_core::store::{StoreError, StoreResult};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-use super::grants::{insert_code, insert_token};
-use super::{backend, ts};
+use super::backend;
+use super::grants::{codes_insert, insert_code, insert_token, tokens_insert};
 
 /// The most rows in one transaction (ten bound values each, well under SQLite's limit
 /// of 32,766 per statement).
@@ -281,42 +281,26 @@ async fn write(
 }
 
 async fn insert_tokens(tx: &mut Transaction<'static, Sqlite>, rows: &[Grant]) -> StoreResult<()> {
-    let tokens: Vec<&NewToken> = rows
+    let tokens: Vec<_> = rows
         .iter()
         .filter_map(|row| match row {
-            Grant::Token(token) => Some(token),
+            Grant::Token(token) => Some((token, None)),
             Grant::Code(..) => None,
         })
         .collect();
     if tokens.is_empty() {
         return Ok(());
     }
-    QueryBuilder::<Sqlite>::new(
-        "INSERT INTO tokens (digest, id, client_id, user_id, scopes, live_account_id, \
-         paper_account_id, code_digest, created_at, expires_at) ",
-    )
-    .push_values(tokens, |mut values, token| {
-        values
-            .push_bind(token.digest.as_bytes().to_vec())
-            .push_bind(token.id.to_string())
-            .push_bind(token.client_id.as_str().to_owned())
-            .push_bind(token.user_id.to_string())
-            .push_bind(token.scopes.to_string())
-            .push_bind(token.accounts.live().map(|a| a.to_string()))
-            .push_bind(token.accounts.paper().map(|a| a.to_string()))
-            .push_bind(None::<Vec<u8>>)
-            .push_bind(ts(token.created_at))
-            .push_bind(token.expires_at.map(ts));
-    })
-    .build()
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
+    tokens_insert(tokens)
+        .build()
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
     Ok(())
 }
 
 async fn insert_codes(tx: &mut Transaction<'static, Sqlite>, rows: &[Grant]) -> StoreResult<()> {
-    let codes: Vec<(&Digest, &CodeGrant)> = rows
+    let codes: Vec<_> = rows
         .iter()
         .filter_map(|row| match row {
             Grant::Code(digest, grant) => Some((digest, grant)),
@@ -326,27 +310,11 @@ async fn insert_codes(tx: &mut Transaction<'static, Sqlite>, rows: &[Grant]) -> 
     if codes.is_empty() {
         return Ok(());
     }
-    QueryBuilder::<Sqlite>::new(
-        "INSERT INTO auth_codes (digest, client_id, user_id, redirect_uri, scopes, \
-         live_account_id, paper_account_id, code_challenge, created_at, expires_at) ",
-    )
-    .push_values(codes, |mut values, (digest, grant)| {
-        values
-            .push_bind(digest.as_bytes().to_vec())
-            .push_bind(grant.client_id.as_str().to_owned())
-            .push_bind(grant.user_id.to_string())
-            .push_bind(grant.redirect_uri.clone())
-            .push_bind(grant.scopes.to_string())
-            .push_bind(grant.accounts.live().map(|a| a.to_string()))
-            .push_bind(grant.accounts.paper().map(|a| a.to_string()))
-            .push_bind(grant.code_challenge.as_ref().map(|c| c.as_str().to_owned()))
-            .push_bind(ts(grant.created_at))
-            .push_bind(ts(grant.expires_at));
-    })
-    .build()
-    .execute(&mut **tx)
-    .await
-    .map_err(backend)?;
+    codes_insert(codes)
+        .build()
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use paddock_core::store::{
     CodeState, Conflict, GrantStore, GrantTx, Invalidation, Missing, StoreError, StoreResult,
 };
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::batch::Grant;
 use super::nodes::log_invalidation;
@@ -59,28 +59,65 @@ fn parse_client_id(row: &SqliteRow) -> StoreResult<ClientId> {
     ClientId::parse(&text).map_err(|e| corrupt(e.to_string()))
 }
 
+/// `INSERT INTO auth_codes` of `codes`, one row each: the one statement that writes
+/// codes, alone or in a group (batch.rs).
+pub(super) fn codes_insert<'a>(
+    codes: impl IntoIterator<Item = (&'a Digest, &'a CodeGrant)>,
+) -> QueryBuilder<Sqlite> {
+    let mut insert = QueryBuilder::new(
+        "INSERT INTO auth_codes (digest, client_id, user_id, redirect_uri, scopes, \
+         live_account_id, paper_account_id, code_challenge, created_at, expires_at) ",
+    );
+    insert.push_values(codes, |mut values, (digest, grant)| {
+        values
+            .push_bind(digest.as_bytes().to_vec())
+            .push_bind(grant.client_id.as_str().to_owned())
+            .push_bind(grant.user_id.to_string())
+            .push_bind(grant.redirect_uri.clone())
+            .push_bind(grant.scopes.to_string())
+            .push_bind(grant.accounts.live().map(|a| a.to_string()))
+            .push_bind(grant.accounts.paper().map(|a| a.to_string()))
+            .push_bind(grant.code_challenge.as_ref().map(|c| c.as_str().to_owned()))
+            .push_bind(ts(grant.created_at))
+            .push_bind(ts(grant.expires_at));
+    });
+    insert
+}
+
+/// `INSERT INTO tokens` of `tokens`, each with the code it was issued from, one row
+/// each: the one statement that writes tokens, alone or in a group (batch.rs).
+pub(super) fn tokens_insert<'a>(
+    tokens: impl IntoIterator<Item = (&'a NewToken, Option<&'a Digest>)>,
+) -> QueryBuilder<Sqlite> {
+    let mut insert = QueryBuilder::new(
+        "INSERT INTO tokens (digest, id, client_id, user_id, scopes, live_account_id, \
+         paper_account_id, code_digest, created_at, expires_at) ",
+    );
+    insert.push_values(tokens, |mut values, (token, from_code)| {
+        values
+            .push_bind(token.digest.as_bytes().to_vec())
+            .push_bind(token.id.to_string())
+            .push_bind(token.client_id.as_str().to_owned())
+            .push_bind(token.user_id.to_string())
+            .push_bind(token.scopes.to_string())
+            .push_bind(token.accounts.live().map(|a| a.to_string()))
+            .push_bind(token.accounts.paper().map(|a| a.to_string()))
+            .push_bind(from_code.map(|d| d.as_bytes().to_vec()))
+            .push_bind(ts(token.created_at))
+            .push_bind(token.expires_at.map(ts));
+    });
+    insert
+}
+
 pub(super) async fn insert_code(
     tx: &mut SqliteConnection,
     digest: &Digest,
     grant: &CodeGrant,
 ) -> StoreResult<()> {
-    let done = sqlx::query(
-        "INSERT INTO auth_codes (digest, client_id, user_id, redirect_uri, scopes, \
-         live_account_id, paper_account_id, code_challenge, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&digest.as_bytes()[..])
-    .bind(grant.client_id.as_str())
-    .bind(grant.user_id.to_string())
-    .bind(&grant.redirect_uri)
-    .bind(grant.scopes.to_string())
-    .bind(grant.accounts.live().map(|a| a.to_string()))
-    .bind(grant.accounts.paper().map(|a| a.to_string()))
-    .bind(grant.code_challenge.as_ref().map(|c| c.as_str().to_owned()))
-    .bind(ts(grant.created_at))
-    .bind(ts(grant.expires_at))
-    .execute(&mut *tx)
-    .await;
+    let done = codes_insert([(digest, grant)])
+        .build()
+        .execute(&mut *tx)
+        .await;
     match done {
         Ok(_) => Ok(()),
         Err(e) if is_foreign_key_violation(&e) => {
@@ -95,23 +132,10 @@ pub(super) async fn insert_token(
     token: &NewToken,
     from_code: Option<&Digest>,
 ) -> StoreResult<()> {
-    let done = sqlx::query(
-        "INSERT INTO tokens (digest, id, client_id, user_id, scopes, live_account_id, \
-         paper_account_id, code_digest, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(&token.digest.as_bytes()[..])
-    .bind(token.id.to_string())
-    .bind(token.client_id.as_str())
-    .bind(token.user_id.to_string())
-    .bind(token.scopes.to_string())
-    .bind(token.accounts.live().map(|a| a.to_string()))
-    .bind(token.accounts.paper().map(|a| a.to_string()))
-    .bind(from_code.map(|d| d.as_bytes().to_vec()))
-    .bind(ts(token.created_at))
-    .bind(token.expires_at.map(ts))
-    .execute(&mut *executor)
-    .await;
+    let done = tokens_insert([(token, from_code)])
+        .build()
+        .execute(&mut *executor)
+        .await;
     match done {
         Ok(_) => Ok(()),
         Err(e) if is_foreign_key_violation(&e) => {
