@@ -269,7 +269,7 @@ async fn match_orders(state: AppState) {
             let Some(asset) = assets::find(order.symbol.as_str()) else {
                 continue;
             };
-            match engine::work(state.store.as_ref(), order, &asset, &market, now).await {
+            match engine::work(state.store.as_ref(), order, &asset, market.clock(), now).await {
                 Ok(Some(_)) => state.caches.apply(&Invalidation::Account(order.account_id)),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, order = %order.id, "could not work an order"),

@@ -224,6 +224,7 @@ conformance! {
     market::prices_are_set_replaced_and_listed_exactly,
     market::the_walk_takes_each_tick_once_and_follows_its_seed,
     trading::orders_fill_rest_cancel_and_keep_exact_amounts,
+    trading::orders_trade_at_the_price_stored_when_they_trade,
     account_records::configurations_default_and_are_kept_per_account,
     account_records::watchlists_keep_order_names_and_owners,
     account_records::replacements_and_fills_read_back,
@@ -234,6 +235,16 @@ conformance! {
 /// A fixed instant, `secs` from a base, with microseconds that must survive storage.
 pub fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000 + secs, 123_456_000).expect("a valid time")
+}
+
+/// A paper account, with its user and broker, stored.
+pub async fn paper_account(store: &dyn Store) -> Account {
+    let (u, k) = (user(1), broker(1));
+    store.create_user(&u).await.unwrap();
+    store.create_broker(&k).await.unwrap();
+    let a = account(&u, &k, Env::Paper, 1);
+    store.create_account(&a).await.unwrap();
+    a
 }
 
 pub fn broker(created: i64) -> Broker {

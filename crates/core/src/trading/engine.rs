@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::ids::{AccountId, OrderId};
 use crate::store::{Store, StoreError, Tx};
 use crate::trading::assets::Asset;
+use crate::trading::clock::MarketClock;
 use crate::trading::groups::OrderRequest;
 use crate::trading::market::Market;
 use crate::trading::orders::{
@@ -82,13 +83,20 @@ async fn funds(
     })
 }
 
+/// The market as the database prices it inside the unit of work. A node's snapshot
+/// of the prices lags a price set elsewhere until the node hears of it, and an order
+/// must neither fill nor be checked at a price older than the last one committed.
+async fn priced(tx: &mut Box<dyn Tx>, clock: MarketClock) -> Result<Market, EngineError> {
+    Ok(Market::new(&tx.stored_prices().await?, clock))
+}
+
 /// Places a simple order: [`submit_request`] without legs.
 pub async fn submit(
     store: &dyn Store,
     account: AccountId,
     asset: &Asset,
     new: NewOrder,
-    market: &Market,
+    clock: MarketClock,
     now: DateTime<Utc>,
 ) -> Result<Order, EngineError> {
     let (order, _) = submit_request(
@@ -96,7 +104,7 @@ pub async fn submit(
         account,
         asset,
         &OrderRequest::simple(new),
-        market,
+        clock,
         now,
     )
     .await?;
@@ -112,14 +120,15 @@ pub async fn submit_request(
     account: AccountId,
     asset: &Asset,
     request: &OrderRequest,
-    market: &Market,
+    clock: MarketClock,
     now: DateTime<Utc>,
 ) -> Result<(Order, Vec<Order>), EngineError> {
+    let mut tx = store.begin().await?;
+    let cash = tx.lock_cash(account).await?.ok_or(EngineError::NotFound)?;
+    let market = &priced(&mut tx, clock).await?;
     let price = market.price(&asset.symbol).ok_or(EngineError::NotFound)?;
     let (first, legs) = request.split(price)?;
     timing::admit(&first, market, now)?;
-    let mut tx = store.begin().await?;
-    let cash = tx.lock_cash(account).await?.ok_or(EngineError::NotFound)?;
     let open = tx.open_orders_of(account).await?.len();
     if open + 1 + legs.len() > MAX_OPEN_ORDERS as usize {
         return Err(OrderRejection::Invalid(format!(
@@ -158,11 +167,12 @@ pub async fn replace(
     account: AccountId,
     id: OrderId,
     patch: &OrderPatch,
-    market: &Market,
+    clock: MarketClock,
     now: DateTime<Utc>,
 ) -> Result<Order, EngineError> {
     let mut tx = store.begin().await?;
     let cash = tx.lock_cash(account).await?.ok_or(EngineError::NotFound)?;
+    let market = &priced(&mut tx, clock).await?;
     let old = tx
         .order_of(account, id)
         .await?
@@ -518,13 +528,14 @@ pub async fn work(
     store: &dyn Store,
     order: &Order,
     asset: &Asset,
-    market: &Market,
+    clock: MarketClock,
     now: DateTime<Utc>,
 ) -> Result<Option<Order>, EngineError> {
     let mut tx = store.begin().await?;
     let Some(cash) = tx.lock_cash(order.account_id).await? else {
         return Ok(None);
     };
+    let market = &priced(&mut tx, clock).await?;
     let Some(order) = tx.order_of(order.account_id, order.id).await? else {
         return Ok(None);
     };

@@ -261,10 +261,10 @@ async fn check_grant(
         ))
     };
     let account_id: AccountId = request.account_id.parse().map_err(|_| not_yours())?;
-    let account = state
-        .store
-        .account(account_id)
+    // From the node's cache: who owns an account, and where, never changes.
+    let account = crate::trading::find_account_state(state, account_id)
         .await?
+        .map(|cached| cached.account.clone())
         .filter(|a| a.broker_id == broker.id)
         .ok_or_else(not_yours)?;
     if !client.may_access(account.env) {

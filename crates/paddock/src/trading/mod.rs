@@ -47,6 +47,17 @@ pub async fn market(state: &AppState) -> Result<Arc<Market>, ApiError> {
 /// The account with its holdings and open orders, from the node's cache (dropped
 /// whenever the account trades, on any node).
 pub async fn account_state(state: &AppState, id: AccountId) -> Result<Arc<AccountState>, ApiError> {
+    find_account_state(state, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("a token grants account {id}, which does not exist").into())
+}
+
+/// [`account_state`], or `None` when there is no such account (which is not cached:
+/// it may be created next).
+pub async fn find_account_state(
+    state: &AppState,
+    id: AccountId,
+) -> Result<Option<Arc<AccountState>>, ApiError> {
     let load = async {
         let Some(account) = state.store.account(id).await? else {
             return Ok::<_, ApiError>(None);
@@ -62,12 +73,7 @@ pub async fn account_state(state: &AppState, id: AccountId) -> Result<Arc<Accoun
             rendered: Default::default(),
         })))
     };
-    state
-        .caches
-        .accounts
-        .get_or_load(id, load)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("a token grants account {id}, which does not exist").into())
+    state.caches.accounts.get_or_load(id, load).await
 }
 
 /// A field of a JSON body holding an amount: a JSON number (`1.0`) or a string

@@ -308,7 +308,6 @@ pub async fn submit_order(
         return Err(ApiError::bad_request("the body must be a JSON object"));
     };
     let (asset, request) = parse_order(&body)?;
-    let market = super::market(&state).await?;
     let now = state.clock.now();
     let account = scoped.grant.account_id;
     let result = engine::submit_request(
@@ -316,7 +315,7 @@ pub async fn submit_order(
         account,
         &asset,
         &request,
-        &market,
+        state.settings.market,
         now,
     )
     .await;
@@ -400,10 +399,10 @@ pub async fn replace_order(
     };
     let id = order_id(id)?;
     let patch = parse_patch(&body)?;
-    let market = super::market(&state).await?;
     let account = scoped.grant.account_id;
     let now = state.clock.now();
-    let result = engine::replace(state.store.as_ref(), account, id, &patch, &market, now).await;
+    let clock = state.settings.market;
+    let result = engine::replace(state.store.as_ref(), account, id, &patch, clock, now).await;
     state.caches.apply(&Invalidation::Account(account));
     let order = result.map_err(engine_error)?;
     Ok(Json(with_stored_legs(&state, &order).await?))

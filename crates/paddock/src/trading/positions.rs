@@ -236,14 +236,13 @@ pub async fn close_position(
         .map(|(_, holding)| holding.qty)
         .ok_or_else(not_found)?;
     let qty = close_qty(&query, held)?;
-    let market = super::market(&state).await?;
     let now = state.clock.now();
     let result = engine::submit(
         state.store.as_ref(),
         id,
         &asset,
         closing_order(qty),
-        &market,
+        state.settings.market,
         now,
     )
     .await;
@@ -291,7 +290,6 @@ pub async fn close_all_positions(
     if cancel_orders {
         orders::cancel_every_open(&state, id).await?;
     }
-    let market = super::market(&state).await?;
     let mut statuses = Vec::new();
     for (symbol, holding) in state.store.holdings(id).await? {
         let Some(asset) = assets::find(symbol.as_str()) else {
@@ -299,7 +297,8 @@ pub async fn close_all_positions(
         };
         let now = state.clock.now();
         let order = closing_order(holding.qty);
-        let result = engine::submit(state.store.as_ref(), id, &asset, order, &market, now).await;
+        let clock = state.settings.market;
+        let result = engine::submit(state.store.as_ref(), id, &asset, order, clock, now).await;
         statuses.push(match result {
             Ok(order) => CloseStatus {
                 symbol: symbol.to_string(),

@@ -376,11 +376,8 @@ async fn a_client_that_does_not_read_is_cut_off_and_stalls_nothing() {
     // The slow client reads nothing from here on. Thousands of events (more than the
     // loopback's socket buffers hold), placed through the engine in-process for speed;
     // a stream that reads keeps up, and HTTP orders are answered at once.
-    let market = paddock_core::trading::market::Market::new(
-        &[],
-        paddock_core::trading::clock::MarketClock::new(
-            paddock_core::trading::clock::MarketMode::AlwaysOpen,
-        ),
+    let clock = paddock_core::trading::clock::MarketClock::new(
+        paddock_core::trading::clock::MarketMode::AlwaysOpen,
     );
     let aapl = paddock_core::trading::assets::find("AAPL").unwrap();
     let reading = tokio::spawn(async move {
@@ -404,7 +401,7 @@ async fn a_client_that_does_not_read_is_cut_off_and_stalls_nothing() {
             app.fx.paper,
             &aapl,
             new,
-            &market,
+            clock,
             app.clock.now(),
         )
         .await

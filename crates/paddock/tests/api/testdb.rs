@@ -64,7 +64,10 @@ impl TestDb {
                     .expect("create the test schema");
                 let separator = if base.contains('?') { '&' } else { '?' };
                 Self {
-                    url: format!("{base}{separator}options[search_path]={schema}"),
+                    // Named after the schema, so that the drop can end what is left.
+                    url: format!(
+                        "{base}{separator}options[search_path]={schema}&application_name={schema}"
+                    ),
                     path: None,
                     schema: Some(schema),
                     _dir: dir,
@@ -108,7 +111,9 @@ impl TestDb {
 
 impl Drop for TestDb {
     /// Drops the schema from a thread of its own: a drop cannot await, and the test's
-    /// runtime may be the one ending.
+    /// runtime may be the one ending. Its connections are ended first: one the app
+    /// left inside a transaction (its runtime blocked by this very drop, or gone)
+    /// would hold locks that DROP SCHEMA waits for.
     fn drop(&mut self) {
         let Some(schema) = self.schema.take() else {
             return;
@@ -120,6 +125,14 @@ impl Drop for TestDb {
                 .ok()?;
             runtime.block_on(async {
                 let mut conn = sqlx::PgConnection::connect(&postgres_url()).await.ok()?;
+                sqlx::query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                )
+                .bind(&schema)
+                .execute(&mut conn)
+                .await
+                .ok()?;
                 sqlx::query(AssertSqlSafe(format!(
                     "DROP SCHEMA IF EXISTS {schema} CASCADE"
                 )))

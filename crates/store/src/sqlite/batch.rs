@@ -1,5 +1,5 @@
 //! Group commit: SQLite has one writer, and a commit costs a sync, so every write is
-//! made by one task, many to a transaction.
+//! made by one task, many to a transaction, on a connection of its own.
 //!
 //! Two kinds of work wait for the task. New tokens and codes (the bulk of the writes
 //! under load) are rows: the task takes every row waiting (up to [`MAX_BATCH`]) and
@@ -11,17 +11,23 @@
 //! savepoint), then lends it to the next. The group then commits once, and only then
 //! is each row and each unit told that it is done: nothing is answered before it is
 //! durable.
+//!
+//! Each statement sent to SQLite is a round trip to the connection's own thread, and
+//! on a busy machine each costs as much as the writing, so the task sends what it can
+//! at once: `BEGIN`, the rows' inserts and `COMMIT` are one trip when the group has no
+//! unit, and the end of one unit's savepoint goes with the start of the next.
 
 use std::time::Duration;
 
 use paddock_core::oauth::grant::{CodeGrant, NewToken};
 use paddock_core::secret::Digest;
 use paddock_core::store::{StoreError, StoreResult};
-use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, QueryBuilder, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::backend;
-use super::grants::{codes_insert, insert_code, insert_token, tokens_insert};
+use super::grants::{insert_code, insert_token, push_codes_insert, push_tokens_insert};
 
 /// The most rows in one transaction (ten bound values each, well under SQLite's limit
 /// of 32,766 per statement).
@@ -49,18 +55,19 @@ enum Job {
 /// Told once the group's commit has ended, with how.
 type Done = oneshot::Sender<StoreResult<()>>;
 
-/// The group's transaction, lent to one unit of work inside a savepoint: statements
-/// run on it as on a transaction (`&mut *lent`). [`Lent::commit`] keeps the unit's
-/// changes and returns once the group is committed; dropping it undoes them.
+/// The writer's connection, inside the group's transaction, lent to one unit of work
+/// inside a savepoint: statements run on it as on a transaction (`&mut *lent`).
+/// [`Lent::commit`] keeps the unit's changes and returns once the group is committed;
+/// dropping it undoes them.
 pub struct Lent {
-    tx: Option<Transaction<'static, Sqlite>>,
+    conn: Option<SqliteConnection>,
     back: Option<oneshot::Sender<Returned>>,
 }
 
-/// What a unit of work gives back: the transaction, and whether to keep its changes
+/// What a unit of work gives back: the connection, and whether to keep its changes
 /// (with whom to tell when they are committed).
 struct Returned {
-    tx: Transaction<'static, Sqlite>,
+    conn: SqliteConnection,
     keep: Option<Done>,
 }
 
@@ -72,9 +79,9 @@ impl Lent {
     }
 
     fn give_back(&mut self, keep: Option<Done>) {
-        if let (Some(tx), Some(back)) = (self.tx.take(), self.back.take()) {
-            // A writer that has stopped drops the transaction, which rolls it back.
-            let _ = back.send(Returned { tx, keep });
+        if let (Some(conn), Some(back)) = (self.conn.take(), self.back.take()) {
+            // A writer that has stopped drops the connection, which rolls back.
+            let _ = back.send(Returned { conn, keep });
         }
     }
 }
@@ -88,13 +95,13 @@ impl Drop for Lent {
 impl std::ops::Deref for Lent {
     type Target = SqliteConnection;
     fn deref(&self) -> &SqliteConnection {
-        self.tx.as_ref().expect("held until given back")
+        self.conn.as_ref().expect("held until given back")
     }
 }
 
 impl std::ops::DerefMut for Lent {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
-        self.tx.as_mut().expect("held until given back")
+        self.conn.as_mut().expect("held until given back")
     }
 }
 
@@ -109,10 +116,11 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer task on `writes`, the store's one write connection.
-    pub fn start(writes: SqlitePool) -> Self {
+    /// Starts the writer task on `conn`, the store's one write connection (opened
+    /// again with `options` should a failed group leave it in doubt).
+    pub fn start(options: SqliteConnectOptions, conn: SqliteConnection) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(writes, queue));
+        tokio::spawn(write_batches(options, conn, queue));
         Self { jobs }
     }
 
@@ -157,16 +165,12 @@ async fn within<T>(limit: Duration, work: impl Future<Output = StoreResult<T>>) 
     })
 }
 
-/// Tells the units that kept their changes that the group failed with `e`, and
-/// returns it.
-fn fail(kept: &mut Vec<Done>, e: StoreError) -> StoreError {
-    for unit in kept.drain(..) {
-        let _ = unit.send(Err(copy(&e)));
-    }
-    e
-}
-
-async fn write_batches(writes: SqlitePool, mut queue: mpsc::Receiver<Job>) {
+async fn write_batches(
+    options: SqliteConnectOptions,
+    conn: SqliteConnection,
+    mut queue: mpsc::Receiver<Job>,
+) {
+    let mut conn = Some(conn);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut rows = Vec::new();
@@ -181,7 +185,28 @@ async fn write_batches(writes: SqlitePool, mut queue: mpsc::Receiver<Job>) {
                 Job::Unit(lend) => units.push(lend),
             }
         }
-        let (results, done) = match write(&writes, &rows, units).await {
+        let connected = match conn.take() {
+            Some(open) => Ok(open),
+            None => options.connect().await.map_err(backend),
+        };
+        let written = match connected {
+            Ok(open) => {
+                let mut group = Group {
+                    conn: Some(open),
+                    kept: Vec::new(),
+                };
+                let written = group.write(&rows, units).await;
+                // A group that failed may have left its transaction open: the
+                // connection is closed (which rolls it back), and opened afresh.
+                if written.is_ok() {
+                    conn = group.conn.take();
+                }
+                written.map_err(|e| group.fail(e))
+            }
+            // The units' requests learn that no transaction could be begun.
+            Err(e) => Err(e),
+        };
+        let (results, done) = match written {
             Ok(written) => written,
             Err(e) => (rows.iter().map(|_| Err(copy(&e))).collect(), Vec::new()),
         };
@@ -189,98 +214,124 @@ async fn write_batches(writes: SqlitePool, mut queue: mpsc::Receiver<Job>) {
         for (answer, result) in answers.into_iter().zip(results) {
             let _ = answer.send(result);
         }
-        for (unit, result) in done {
-            let _ = unit.send(result);
+        for unit in done {
+            let _ = unit.send(Ok(()));
         }
     }
 }
 
-/// The result of each row, and each unit that kept its changes with the result of
-/// the commit.
-type Written = (Vec<StoreResult<()>>, Vec<(Done, StoreResult<()>)>);
+/// The result of each row, and the units that kept their changes, once committed.
+type Written = (Vec<StoreResult<()>>, Vec<Done>);
 
-/// One transaction for all of `rows` and `units`, or the error that failed them all.
-async fn write(
-    writes: &SqlitePool,
-    rows: &[Grant],
-    units: Vec<oneshot::Sender<Lent>>,
-) -> StoreResult<Written> {
-    let mut tx = writes
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(backend)?;
-    let together = insert_tokens(&mut tx, rows)
-        .await
-        .and(insert_codes(&mut tx, rows).await);
-    let results = match together {
-        Ok(()) => rows.iter().map(|_| Ok(())).collect(),
-        Err(_) => {
-            // A failed statement changes nothing, but one of the two may have
-            // succeeded: start again from an empty transaction.
-            tx.rollback().await.map_err(backend)?;
-            tx = writes
-                .begin_with("BEGIN IMMEDIATE")
-                .await
-                .map_err(backend)?;
-            let mut results = Vec::with_capacity(rows.len());
-            for row in rows {
-                let result = match row {
-                    Grant::Token(token) => insert_token(&mut tx, token, None).await,
-                    Grant::Code(digest, grant) => insert_code(&mut tx, digest, grant).await,
-                };
-                // Only a row's own fault (a taken id, a missing party) leaves the
-                // transaction as it was; anything else (a full disk, an I/O error)
-                // may have rolled it back, and fails the group.
-                if let Err(e @ (StoreError::Backend(_) | StoreError::Unavailable(_))) = result {
-                    return Err(e);
-                }
-                results.push(result);
-            }
-            results
-        }
-    };
-    let mut kept = Vec::new();
-    for unit in units {
-        sqlx::query("SAVEPOINT unit")
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| fail(&mut kept, backend(e)))?;
-        let (back, returned) = oneshot::channel();
-        let lent = Lent {
-            tx: Some(tx),
-            back: Some(back),
-        };
-        // A unit whose requester has gone comes straight back, and is undone.
-        if let Err(mut unclaimed) = unit.send(lent) {
-            unclaimed.give_back(None);
-        }
-        let Ok(Returned { tx: given, keep }) = returned.await else {
-            // The transaction was dropped without coming back (the runtime is
-            // shutting down): it is rolled back, and the group with it.
-            return Err(fail(&mut kept, stopped()));
-        };
-        tx = given;
-        let end = match keep {
-            Some(_) => "RELEASE unit",
-            None => "ROLLBACK TO unit; RELEASE unit",
-        };
-        sqlx::raw_sql(end)
-            .execute(&mut *tx)
+/// One group's transaction on the writer's connection (`None` while a unit holds it,
+/// or once lost), and the units that kept their changes in it.
+struct Group {
+    conn: Option<SqliteConnection>,
+    kept: Vec<Done>,
+}
+
+impl Group {
+    fn conn(&mut self) -> StoreResult<&mut SqliteConnection> {
+        self.conn.as_mut().ok_or_else(stopped)
+    }
+
+    /// Runs `sql` (statements without parameters).
+    async fn run(&mut self, sql: &'static str) -> StoreResult<()> {
+        sqlx::raw_sql(sql)
+            .execute(self.conn()?)
             .await
             .map_err(backend)?;
-        kept.extend(keep);
+        Ok(())
     }
-    let committed = tx.commit().await.map_err(backend);
-    let outcome = || committed.as_ref().map(|_| ()).map_err(copy);
-    let results = match &committed {
-        Ok(()) => results,
-        Err(_) => rows.iter().map(|_| outcome()).collect(),
-    };
-    let done = kept.into_iter().map(|unit| (unit, outcome())).collect();
-    Ok((results, done))
+
+    /// Tells the units that kept their changes that the group failed with `e`, and
+    /// returns it.
+    fn fail(&mut self, e: StoreError) -> StoreError {
+        for unit in self.kept.drain(..) {
+            let _ = unit.send(Err(copy(&e)));
+        }
+        e
+    }
+
+    /// One transaction for all of `rows` and `units`, or the error that failed them all.
+    async fn write(
+        &mut self,
+        rows: &[Grant],
+        units: Vec<oneshot::Sender<Lent>>,
+    ) -> StoreResult<Written> {
+        // What follows the rows: the first unit's savepoint, or the end.
+        let then = if units.is_empty() {
+            "COMMIT"
+        } else {
+            "SAVEPOINT unit"
+        };
+        let mut together = QueryBuilder::new("BEGIN IMMEDIATE; ");
+        push_inserts(&mut together, rows);
+        together.push(then);
+        let results = match together.build().execute(self.conn()?).await {
+            Ok(_) => rows.iter().map(|_| Ok(())).collect(),
+            Err(_) => {
+                // A statement failed (or the commit did): undo whatever went in, and
+                // write each row on its own, so that only the rows at fault fail.
+                let _ = self.run("ROLLBACK").await;
+                let results = self.write_one_by_one(rows).await?;
+                self.run(then).await?;
+                results
+            }
+        };
+        let count = units.len();
+        for (i, unit) in units.into_iter().enumerate() {
+            let (back, returned) = oneshot::channel();
+            let lent = Lent {
+                conn: self.conn.take(),
+                back: Some(back),
+            };
+            // A unit whose requester has gone comes straight back, and is undone.
+            if let Err(mut unclaimed) = unit.send(lent) {
+                unclaimed.give_back(None);
+            }
+            // A connection dropped without coming back (the runtime is shutting
+            // down) rolls back, and the group with it.
+            let Returned { conn, keep } = returned.await.map_err(|_| stopped())?;
+            self.conn = Some(conn);
+            let last = i + 1 == count;
+            let end_and_next = match (keep.is_some(), last) {
+                (true, false) => "RELEASE unit; SAVEPOINT unit",
+                (true, true) => "RELEASE unit; COMMIT",
+                (false, false) => "ROLLBACK TO unit; RELEASE unit; SAVEPOINT unit",
+                (false, true) => "ROLLBACK TO unit; RELEASE unit; COMMIT",
+            };
+            self.kept.extend(keep);
+            self.run(end_and_next).await?;
+        }
+        Ok((results, std::mem::take(&mut self.kept)))
+    }
+
+    /// Begins again, and writes each row on its own: only a row's own fault (a taken
+    /// id, a missing party) fails it alone.
+    async fn write_one_by_one(&mut self, rows: &[Grant]) -> StoreResult<Vec<StoreResult<()>>> {
+        self.run("BEGIN IMMEDIATE").await?;
+        let conn = self.conn()?;
+        let mut results = Vec::with_capacity(rows.len());
+        for row in rows {
+            let result = match row {
+                Grant::Token(token) => insert_token(conn, token, None).await,
+                Grant::Code(digest, grant) => insert_code(conn, digest, grant).await,
+            };
+            // Anything else (a full disk, an I/O error) may have rolled the
+            // transaction back, and fails the group.
+            if let Err(e @ (StoreError::Backend(_) | StoreError::Unavailable(_))) = result {
+                return Err(e);
+            }
+            results.push(result);
+        }
+        Ok(results)
+    }
 }
 
-async fn insert_tokens(tx: &mut Transaction<'static, Sqlite>, rows: &[Grant]) -> StoreResult<()> {
+/// Appends to `sql` one `INSERT` for the tokens and one for the codes among `rows`,
+/// each followed by `; `.
+fn push_inserts(sql: &mut QueryBuilder<Sqlite>, rows: &[Grant]) {
     let tokens: Vec<_> = rows
         .iter()
         .filter_map(|row| match row {
@@ -288,18 +339,10 @@ async fn insert_tokens(tx: &mut Transaction<'static, Sqlite>, rows: &[Grant]) ->
             Grant::Code(..) => None,
         })
         .collect();
-    if tokens.is_empty() {
-        return Ok(());
+    if !tokens.is_empty() {
+        push_tokens_insert(sql, tokens);
+        sql.push("; ");
     }
-    tokens_insert(tokens)
-        .build()
-        .execute(&mut **tx)
-        .await
-        .map_err(backend)?;
-    Ok(())
-}
-
-async fn insert_codes(tx: &mut Transaction<'static, Sqlite>, rows: &[Grant]) -> StoreResult<()> {
     let codes: Vec<_> = rows
         .iter()
         .filter_map(|row| match row {
@@ -307,15 +350,10 @@ async fn insert_codes(tx: &mut Transaction<'static, Sqlite>, rows: &[Grant]) -> 
             Grant::Token(_) => None,
         })
         .collect();
-    if codes.is_empty() {
-        return Ok(());
+    if !codes.is_empty() {
+        push_codes_insert(sql, codes);
+        sql.push("; ");
     }
-    codes_insert(codes)
-        .build()
-        .execute(&mut **tx)
-        .await
-        .map_err(backend)?;
-    Ok(())
 }
 
 /// The same error for each row of a batch that failed as a whole.

@@ -59,12 +59,13 @@ fn parse_client_id(row: &SqliteRow) -> StoreResult<ClientId> {
     ClientId::parse(&text).map_err(|e| corrupt(e.to_string()))
 }
 
-/// `INSERT INTO auth_codes` of `codes`, one row each: the one statement that writes
-/// codes, alone or in a group (batch.rs).
-pub(super) fn codes_insert<'a>(
+/// Appends `INSERT INTO auth_codes` of `codes`, one row each, to `insert`: the one
+/// statement that writes codes, alone or in a group (batch.rs).
+pub(super) fn push_codes_insert<'a>(
+    insert: &mut QueryBuilder<Sqlite>,
     codes: impl IntoIterator<Item = (&'a Digest, &'a CodeGrant)>,
-) -> QueryBuilder<Sqlite> {
-    let mut insert = QueryBuilder::new(
+) {
+    insert.push(
         "INSERT INTO auth_codes (digest, client_id, user_id, redirect_uri, scopes, \
          live_account_id, paper_account_id, code_challenge, created_at, expires_at) ",
     );
@@ -81,15 +82,16 @@ pub(super) fn codes_insert<'a>(
             .push_bind(ts(grant.created_at))
             .push_bind(ts(grant.expires_at));
     });
-    insert
 }
 
-/// `INSERT INTO tokens` of `tokens`, each with the code it was issued from, one row
-/// each: the one statement that writes tokens, alone or in a group (batch.rs).
-pub(super) fn tokens_insert<'a>(
+/// Appends `INSERT INTO tokens` of `tokens`, each with the code it was issued from,
+/// one row each, to `insert`: the one statement that writes tokens, alone or in a
+/// group (batch.rs).
+pub(super) fn push_tokens_insert<'a>(
+    insert: &mut QueryBuilder<Sqlite>,
     tokens: impl IntoIterator<Item = (&'a NewToken, Option<&'a Digest>)>,
-) -> QueryBuilder<Sqlite> {
-    let mut insert = QueryBuilder::new(
+) {
+    insert.push(
         "INSERT INTO tokens (digest, id, client_id, user_id, scopes, live_account_id, \
          paper_account_id, code_digest, created_at, expires_at) ",
     );
@@ -106,7 +108,6 @@ pub(super) fn tokens_insert<'a>(
             .push_bind(ts(token.created_at))
             .push_bind(token.expires_at.map(ts));
     });
-    insert
 }
 
 pub(super) async fn insert_code(
@@ -114,10 +115,9 @@ pub(super) async fn insert_code(
     digest: &Digest,
     grant: &CodeGrant,
 ) -> StoreResult<()> {
-    let done = codes_insert([(digest, grant)])
-        .build()
-        .execute(&mut *tx)
-        .await;
+    let mut insert = QueryBuilder::new("");
+    push_codes_insert(&mut insert, [(digest, grant)]);
+    let done = insert.build().execute(&mut *tx).await;
     match done {
         Ok(_) => Ok(()),
         Err(e) if is_foreign_key_violation(&e) => {
@@ -132,10 +132,9 @@ pub(super) async fn insert_token(
     token: &NewToken,
     from_code: Option<&Digest>,
 ) -> StoreResult<()> {
-    let done = tokens_insert([(token, from_code)])
-        .build()
-        .execute(&mut *executor)
-        .await;
+    let mut insert = QueryBuilder::new("");
+    push_tokens_insert(&mut insert, [(token, from_code)]);
+    let done = insert.build().execute(&mut *executor).await;
     match done {
         Ok(_) => Ok(()),
         Err(e) if is_foreign_key_violation(&e) => {
@@ -326,11 +325,8 @@ impl GrantStore for SqliteStore {
     async fn purge_codes(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         // Callers keep spent codes well past expiry, so that a late replay is still
         // recognised and revokes the token issued from the code.
-        let done = sqlx::query("DELETE FROM auth_codes WHERE expires_at < $1")
-            .bind(ts(before))
-            .execute(&self.writes)
-            .await
-            .map_err(backend)?;
+        let delete = sqlx::query("DELETE FROM auth_codes WHERE expires_at < $1").bind(ts(before));
+        let done = self.write_one(delete, backend).await?;
         Ok(done.rows_affected())
     }
 }

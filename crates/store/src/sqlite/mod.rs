@@ -8,8 +8,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use paddock_core::store::{Conflict, Missing, Store, StoreError, StoreResult, Tx};
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::query::Query;
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Sqlite, SqliteConnection, SqlitePool};
 
 use batch::Lent;
 
@@ -28,15 +32,14 @@ mod watchlists;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Two pools on one file. SQLite has one writer at a time: writers that each held a
-/// connection of a shared pool would meet in SQLite's busy handler, which waits by
-/// sleeping (milliseconds at a time, growing), so a burst of token issuance queued in
-/// sleeps. All writes go through `writes`, one connection, and queue in order on it;
-/// reads use `reads`, which WAL lets run beside the writer.
+/// A pool of readers and one writer on one file. SQLite has one writer at a time:
+/// writers that each held a connection of a shared pool would meet in SQLite's busy
+/// handler, which waits by sleeping (milliseconds at a time, growing), so a burst of
+/// token issuance queued in sleeps. All writes go through `batch`, the writer task on
+/// a connection of its own, and queue in order there; reads use `reads`, which WAL
+/// lets run beside the writer.
 pub struct SqliteStore {
     reads: SqlitePool,
-    writes: SqlitePool,
-    /// New tokens and codes, committed in groups on `writes`.
     batch: batch::GroupCommit,
 }
 
@@ -59,23 +62,18 @@ impl SqliteStore {
             // Every commit is synced: a revocation, once answered, survives a power loss.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // A statement's own journal (kept so that a many-row INSERT that fails
+            // halfway undoes only itself) in memory rather than in a temporary file:
+            // it is never needed after a crash.
+            .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(10));
-        let connect = |connections: u32| {
-            let (options, shown) = (options.clone(), shown.clone());
-            async move {
-                SqlitePoolOptions::new()
-                    .max_connections(connections)
-                    .connect_with(options)
-                    .await
-                    .map_err(|e| OpenError::Connect {
-                        path: shown,
-                        reason: format!("{e}; check the path and its permissions"),
-                    })
-            }
+        let cannot_connect = |e: sqlx::Error| OpenError::Connect {
+            path: shown.clone(),
+            reason: format!("{e}; check the path and its permissions"),
         };
         // The writer first: it creates the file and applies the migrations.
-        let writes = connect(1).await?;
-        MIGRATOR.run(&writes).await.map_err(|e| match e {
+        let mut writer = options.connect().await.map_err(cannot_connect)?;
+        MIGRATOR.run(&mut writer).await.map_err(|e| match e {
             // A migration the database has but this binary does not: a newer paddock
             // wrote it.
             MigrateError::VersionMissing(version) => OpenError::NewerSchema {
@@ -87,11 +85,16 @@ impl SqliteStore {
                 reason: other.to_string(),
             },
         })?;
-        let reads = connect(8).await?;
+        let reads = SqlitePoolOptions::new()
+            .max_connections(8)
+            // A read needs no round trip to check its connection first.
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await
+            .map_err(cannot_connect)?;
         Ok(Self {
             reads,
-            batch: batch::GroupCommit::start(writes.clone()),
-            writes,
+            batch: batch::GroupCommit::start(options, writer),
         })
     }
 }
@@ -114,6 +117,19 @@ impl SqliteStore {
     /// rows together.
     async fn write(&self) -> StoreResult<Lent> {
         self.batch.lend().await
+    }
+
+    /// Runs one statement as a unit of work of its own; a failure of the statement is
+    /// told by `error`.
+    async fn write_one(
+        &self,
+        statement: Query<'_, Sqlite, SqliteArguments>,
+        error: impl FnOnce(sqlx::Error) -> StoreError,
+    ) -> StoreResult<SqliteQueryResult> {
+        let mut unit = self.write().await?;
+        let done = statement.execute(&mut *unit).await.map_err(error)?;
+        unit.commit().await?;
+        Ok(done)
     }
 }
 

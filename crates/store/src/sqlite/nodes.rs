@@ -86,11 +86,9 @@ impl InvalidationStore for SqliteStore {
     }
 
     async fn purge_invalidations(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM invalidations WHERE created_at < $1")
-            .bind(ts(before))
-            .execute(&self.writes)
-            .await
-            .map_err(backend)?;
+        let delete =
+            sqlx::query("DELETE FROM invalidations WHERE created_at < $1").bind(ts(before));
+        let done = self.write_one(delete, backend).await?;
         Ok(done.rows_affected())
     }
 }
@@ -124,17 +122,14 @@ impl ThrottleStore for SqliteStore {
     ) -> StoreResult<bool> {
         let started = ts(window.started);
         let failures = i64::from(window.failures);
-        let done = match expected {
+        let save = match expected {
             None => sqlx::query(
                 "INSERT INTO throttles (key, started, failures, version) \
                  VALUES ($1, $2, $3, 1) ON CONFLICT (key) DO NOTHING",
             )
             .bind(key)
             .bind(started)
-            .bind(failures)
-            .execute(&self.writes)
-            .await
-            .map_err(backend)?,
+            .bind(failures),
             Some(version) => sqlx::query(
                 "UPDATE throttles SET started = $2, failures = $3, version = version + 1 \
                  WHERE key = $1 AND version = $4",
@@ -142,29 +137,21 @@ impl ThrottleStore for SqliteStore {
             .bind(key)
             .bind(started)
             .bind(failures)
-            .bind(version)
-            .execute(&self.writes)
-            .await
-            .map_err(backend)?,
+            .bind(version),
         };
+        let done = self.write_one(save, backend).await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn forget_throttle(&self, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM throttles WHERE key = $1")
-            .bind(key)
-            .execute(&self.writes)
-            .await
-            .map_err(backend)?;
+        let delete = sqlx::query("DELETE FROM throttles WHERE key = $1").bind(key);
+        self.write_one(delete, backend).await?;
         Ok(())
     }
 
     async fn purge_throttles(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM throttles WHERE started < $1")
-            .bind(ts(before))
-            .execute(&self.writes)
-            .await
-            .map_err(backend)?;
+        let delete = sqlx::query("DELETE FROM throttles WHERE started < $1").bind(ts(before));
+        let done = self.write_one(delete, backend).await?;
         Ok(done.rows_affected())
     }
 }

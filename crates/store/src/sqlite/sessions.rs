@@ -17,17 +17,16 @@ impl SessionStore for SqliteStore {
         created_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO sessions (digest, user_id, created_at, expires_at) \
              VALUES ($1, $2, $3, $4)",
         )
         .bind(&digest.as_bytes()[..])
         .bind(user.to_string())
         .bind(ts(created_at))
-        .bind(ts(expires_at))
-        .execute(&self.writes)
-        .await
-        .map_err(|e| write_error(e, Conflict::IdTaken))?;
+        .bind(ts(expires_at));
+        self.write_one(insert, |e| write_error(e, Conflict::IdTaken))
+            .await?;
         Ok(())
     }
 
@@ -48,20 +47,15 @@ impl SessionStore for SqliteStore {
     }
 
     async fn delete_session(&self, digest: &Digest) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE digest = $1")
-            .bind(&digest.as_bytes()[..])
-            .execute(&self.writes)
-            .await
-            .map_err(backend)?;
+        let delete =
+            sqlx::query("DELETE FROM sessions WHERE digest = $1").bind(&digest.as_bytes()[..]);
+        self.write_one(delete, backend).await?;
         Ok(())
     }
 
     async fn purge_sessions(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-            .bind(ts(before))
-            .execute(&self.writes)
-            .await
-            .map_err(backend)?;
+        let delete = sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(ts(before));
+        let done = self.write_one(delete, backend).await?;
         Ok(done.rows_affected())
     }
 }

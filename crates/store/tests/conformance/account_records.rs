@@ -10,14 +10,13 @@ use paddock_core::trading::assets::{self, Symbol};
 use paddock_core::trading::clock::{MarketClock, MarketMode};
 use paddock_core::trading::config::{self, AccountConfig, CheckWhen, ConfigError, ConfigPatch};
 use paddock_core::trading::engine;
-use paddock_core::trading::market::Market;
 use paddock_core::trading::orders::{
     Amount, NewOrder, OrderPatch, OrderStatus, OrderType, Side, TimeInForce,
 };
 use paddock_core::trading::watchlists::Watchlist;
 use rust_decimal::Decimal;
 
-use crate::{Backend, account, at, broker, user};
+use crate::{Backend, account, at, broker, paper_account, user};
 
 fn symbols(list: &[&str]) -> Vec<Symbol> {
     list.iter().map(|s| Symbol::parse(s).unwrap()).collect()
@@ -207,12 +206,8 @@ pub async fn watchlists_keep_order_names_and_owners(b: &Backend) {
 
 pub async fn replacements_and_fills_read_back(b: &Backend) {
     let store = b.store.as_ref();
-    let (u, k) = (user(1), broker(1));
-    store.create_user(&u).await.unwrap();
-    store.create_broker(&k).await.unwrap();
-    let a = account(&u, &k, Env::Paper, 1);
-    store.create_account(&a).await.unwrap();
-    let market = Market::new(&[], MarketClock::new(MarketMode::AlwaysOpen));
+    let a = paper_account(store).await;
+    let clock = MarketClock::new(MarketMode::AlwaysOpen);
     let aapl = assets::find("AAPL").unwrap();
     let order = |kind: OrderType, limit: Option<&str>| NewOrder {
         amount: Amount::Qty(Decimal::ONE),
@@ -232,7 +227,7 @@ pub async fn replacements_and_fills_read_back(b: &Backend) {
         a.id,
         &aapl,
         order(OrderType::Limit, Some("100")),
-        &market,
+        clock,
         at(1),
     )
     .await
@@ -241,7 +236,7 @@ pub async fn replacements_and_fills_read_back(b: &Backend) {
         limit_price: Some(Decimal::from(500)),
         ..OrderPatch::default()
     };
-    let successor = engine::replace(store, a.id, resting.id, &patch, &market, at(2))
+    let successor = engine::replace(store, a.id, resting.id, &patch, clock, at(2))
         .await
         .unwrap();
     assert_eq!(
@@ -261,7 +256,7 @@ pub async fn replacements_and_fills_read_back(b: &Backend) {
             a.id,
             &aapl,
             order(OrderType::Market, None),
-            &market,
+            clock,
             at(secs),
         )
         .await

@@ -3,16 +3,14 @@
 
 use std::str::FromStr;
 
-use paddock_core::env::Env;
 use paddock_core::store::{Conflict, OrderQuery, StoreError};
 use paddock_core::trading::assets;
 use paddock_core::trading::clock::{MarketClock, MarketMode};
 use paddock_core::trading::engine::{self, EngineError};
-use paddock_core::trading::market::Market;
 use paddock_core::trading::orders::{Amount, NewOrder, OrderStatus, OrderType, Side, TimeInForce};
 use rust_decimal::Decimal;
 
-use crate::{Backend, account, at, broker, user};
+use crate::{Backend, at, paper_account};
 
 fn order(side: Side, kind: OrderType, qty: &str, limit: Option<&str>) -> NewOrder {
     NewOrder {
@@ -43,12 +41,8 @@ fn all() -> OrderQuery {
 
 pub async fn orders_fill_rest_cancel_and_keep_exact_amounts(b: &Backend) {
     let store = b.store.as_ref();
-    let (u, k) = (user(1), broker(1));
-    store.create_user(&u).await.unwrap();
-    store.create_broker(&k).await.unwrap();
-    let a = account(&u, &k, Env::Paper, 1);
-    store.create_account(&a).await.unwrap();
-    let market = Market::new(&[], MarketClock::new(MarketMode::AlwaysOpen));
+    let a = paper_account(store).await;
+    let clock = MarketClock::new(MarketMode::AlwaysOpen);
     let aapl = assets::find("AAPL").unwrap();
 
     let bought = engine::submit(
@@ -56,7 +50,7 @@ pub async fn orders_fill_rest_cancel_and_keep_exact_amounts(b: &Backend) {
         a.id,
         &aapl,
         order(Side::Buy, OrderType::Market, "1.5", None),
-        &market,
+        clock,
         at(2),
     )
     .await
@@ -67,7 +61,7 @@ pub async fn orders_fill_rest_cancel_and_keep_exact_amounts(b: &Backend) {
         a.id,
         &aapl,
         order(Side::Sell, OrderType::Limit, "0.5", Some("250.123456789")),
-        &market,
+        clock,
         at(3),
     )
     .await
@@ -100,7 +94,7 @@ pub async fn orders_fill_rest_cancel_and_keep_exact_amounts(b: &Backend) {
         a.id,
         &aapl,
         order(Side::Sell, OrderType::Market, "1.1", None),
-        &market,
+        clock,
         at(4),
     )
     .await;
@@ -123,10 +117,10 @@ pub async fn orders_fill_rest_cancel_and_keep_exact_amounts(b: &Backend) {
         client_order_id: Some("twice".into()),
         ..order(Side::Buy, OrderType::Limit, "1", Some("100"))
     };
-    engine::submit(store, a.id, &aapl, named.clone(), &market, at(7))
+    engine::submit(store, a.id, &aapl, named.clone(), clock, at(7))
         .await
         .unwrap();
-    let again = engine::submit(store, a.id, &aapl, named, &market, at(8)).await;
+    let again = engine::submit(store, a.id, &aapl, named, clock, at(8)).await;
     assert!(
         matches!(
             again,
@@ -142,4 +136,55 @@ pub async fn orders_fill_rest_cancel_and_keep_exact_amounts(b: &Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(found.trigger.limit_price, Some(Decimal::from(100)));
+}
+
+/// The engine prices an order inside its unit of work, from the stored prices: a node
+/// whose snapshot of the market still holds an older price (one set by another
+/// process, not yet heard of) must not trade at it.
+pub async fn orders_trade_at_the_price_stored_when_they_trade(b: &Backend) {
+    let store = b.store.as_ref();
+    let a = paper_account(store).await;
+    let clock = MarketClock::new(MarketMode::AlwaysOpen);
+    let aapl = assets::find("AAPL").unwrap();
+    assert_ne!(aapl.reference_price, Decimal::from(150));
+
+    store
+        .set_price(&aapl.symbol, Decimal::from(150), at(1))
+        .await
+        .unwrap();
+    let bought = engine::submit(
+        store,
+        a.id,
+        &aapl,
+        order(Side::Buy, OrderType::Market, "2", None),
+        clock,
+        at(2),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bought.filled_avg_price, Some(Decimal::from(150)));
+    let cash = store.account(a.id).await.unwrap().unwrap().cash;
+    assert_eq!(cash, Decimal::from(100_000 - 2 * 150));
+
+    let resting = engine::submit(
+        store,
+        a.id,
+        &aapl,
+        order(Side::Sell, OrderType::Limit, "1", Some("160")),
+        clock,
+        at(3),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resting.status, OrderStatus::New, "150 is below its limit");
+    store
+        .set_price(&aapl.symbol, Decimal::from(161), at(4))
+        .await
+        .unwrap();
+    let worked = engine::work(store, &resting, &aapl, clock, at(5))
+        .await
+        .unwrap()
+        .expect("the order is worked");
+    assert_eq!(worked.status, OrderStatus::Filled);
+    assert_eq!(worked.filled_avg_price, Some(Decimal::from(161)));
 }
