@@ -12,7 +12,9 @@ use crate::ids::{
     AccountId, BrokerId, BrokerKeyId, ClientId, GrantId, OrderId, UserId, WatchlistId,
 };
 use crate::model::{Account, Broker, Client, ClientStatus, User};
-use crate::oauth::grant::{CodeGrant, GrantSummary, NewToken, TokenGrant};
+use crate::oauth::grant::{
+    CodeGrant, GrantSummary, NewToken, PresentedCode, Redemption, TokenGrant,
+};
 use crate::password::Email;
 use crate::secret::Digest;
 use crate::throttle::ThrottleWindow;
@@ -197,6 +199,12 @@ pub trait GrantStore {
 
     /// Stores a token issued without a code (the Broker API's direct issuance).
     async fn insert_token(&self, token: &NewToken) -> StoreResult<()>;
+
+    /// Redeems `presented` in one unit of work, as [`redeem_in`] does (a backend may
+    /// redeem many at once, each with the outcome it would have had alone).
+    ///
+    /// [`redeem_in`]: crate::oauth::grant::redeem_in
+    async fn redeem_code(&self, presented: PresentedCode) -> StoreResult<Redemption>;
 
     /// The token with its client's status: one indexed read by digest, no write.
     async fn token(&self, digest: &Digest) -> StoreResult<Option<TokenGrant>>;

@@ -213,6 +213,7 @@ conformance! {
     records::sessions_expire_and_are_deleted,
     grants::a_code_is_redeemed_once_and_a_replay_revokes,
     grants::concurrent_redemptions_issue_one_token,
+    grants::codes_redeemed_at_once_each_end_as_alone,
     grants::a_dropped_unit_of_work_changes_nothing,
     grants::tokens_are_revoked_listed_and_touched,
     grants::expired_codes_are_purged,

@@ -9,7 +9,7 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::pkce::{CodeChallenge, CodeVerifier};
 use crate::oauth::scope::ScopeSet;
 use crate::secret::Digest;
-use crate::store::{CodeState, Store, StoreResult};
+use crate::store::{CodeState, GrantTx, Store, StoreResult};
 
 /// The accounts a grant reaches: at most one live and one paper account, at least one
 /// of the two (seed 002: "one live account, one paper account, or one of each").
@@ -203,31 +203,72 @@ pub enum Redemption {
     Unknown,
 }
 
-/// Redeems a code in one unit of work: spends it and, if the request passes
-/// [`CodeGrant::check_redemption`], stores the token it grants; presenting a spent code
-/// revokes every token issued from it. Of concurrent redemptions exactly one sees a
-/// fresh code.
+/// A code presented at the token endpoint, with what its redemption is checked
+/// against, owned: a backend may redeem it on another task, many at once.
+#[derive(Clone)]
+pub struct PresentedCode {
+    pub code: Digest,
+    pub client_id: ClientId,
+    pub redirect_uri: String,
+    pub code_verifier: Option<CodeVerifier>,
+    pub issue: TokenIssue,
+}
+
+impl PresentedCode {
+    /// What the fresh code `grant` turns into: the token to store if the request
+    /// passes [`CodeGrant::check_redemption`], else the refusal.
+    pub fn decide(&self, grant: &CodeGrant) -> Result<NewToken, OAuthError> {
+        let request = RedemptionRequest {
+            client_id: &self.client_id,
+            redirect_uri: &self.redirect_uri,
+            code_verifier: self.code_verifier.as_ref(),
+        };
+        grant.check_redemption(&request, self.issue.issued_at)?;
+        Ok(grant.token(&self.issue))
+    }
+}
+
+/// Redeems a code in one unit of work (the store's [`redeem_code`], which
+/// does what [`redeem_in`] does).
+///
+/// [`redeem_code`]: crate::store::GrantStore::redeem_code
 pub async fn redeem(
     store: &dyn Store,
     code: &Digest,
     request: &RedemptionRequest<'_>,
     issue: &TokenIssue,
 ) -> StoreResult<Redemption> {
-    let now = issue.issued_at;
-    let mut tx = store.begin().await?;
-    let outcome = match tx.spend_code(code, now).await? {
-        CodeState::Fresh(grant) => match grant.check_redemption(request, now) {
-            Ok(()) => {
-                tx.insert_token(&grant.token(issue), Some(code)).await?;
+    store
+        .redeem_code(PresentedCode {
+            code: *code,
+            client_id: request.client_id.clone(),
+            redirect_uri: request.redirect_uri.to_owned(),
+            code_verifier: request.code_verifier.cloned(),
+            issue: issue.clone(),
+        })
+        .await
+}
+
+/// Redeems a code in the unit of work `tx`: spends it and, if
+/// [`PresentedCode::decide`] allows, stores the token it grants; presenting a spent
+/// code revokes every token issued from it. Of concurrent redemptions exactly one
+/// sees a fresh code.
+pub async fn redeem_in<T: GrantTx + ?Sized>(
+    tx: &mut T,
+    presented: &PresentedCode,
+) -> StoreResult<Redemption> {
+    let (code, now) = (&presented.code, presented.issue.issued_at);
+    Ok(match tx.spend_code(code, now).await? {
+        CodeState::Fresh(grant) => match presented.decide(&grant) {
+            Ok(token) => {
+                tx.insert_token(&token, Some(code)).await?;
                 Redemption::Issued(grant)
             }
             Err(refusal) => Redemption::Refused(refusal),
         },
         CodeState::Spent => Redemption::Replayed(tx.revoke_tokens_of_code(code, now).await?),
         CodeState::Unknown => Redemption::Unknown,
-    };
-    tx.commit().await?;
-    Ok(outcome)
+    })
 }
 
 /// Why a stored token is not honoured.

@@ -138,12 +138,12 @@ pub async fn submit_request(
     }
     let funds = funds(&mut tx, account, cash, asset, market, None).await?;
     let open_now = timing::session_open(&first, market, now);
-    let mut order = Order::new(OrderId::random(), account, asset, &first, open_now, now);
+    let mut order = Order::new(OrderId::timed(), account, asset, &first, open_now, now);
     order.class = request.class;
     admit(&mut tx, &order, &first, price, &funds).await?;
     event(&mut tx, &order, TradeEventKind::New, now, None).await?;
     for new in &legs {
-        let mut leg = Order::new(OrderId::random(), account, asset, new, open_now, now);
+        let mut leg = Order::new(OrderId::timed(), account, asset, new, open_now, now);
         leg.class = request.class;
         leg.parent_id = Some(order.id);
         if request.class != OrderClass::Oco {
@@ -187,7 +187,7 @@ pub async fn replace(
     let asset = crate::trading::assets::find(old.symbol.as_str()).ok_or(EngineError::NotFound)?;
     let funds = funds(&mut tx, account, cash, &asset, market, Some(&old)).await?;
     let mut order = Order::new(
-        OrderId::random(),
+        OrderId::timed(),
         account,
         &asset,
         &new,

@@ -311,7 +311,7 @@ async fn issue_token(
     state
         .store
         .insert_token(&NewToken {
-            id: GrantId::random(),
+            id: GrantId::timed(),
             digest: token.digest(),
             client_id: grant.client.client_id,
             user_id: grant.account.user_id,

@@ -113,7 +113,7 @@ pub async fn token(
     let now = state.clock.now();
     let token = AccessToken::generate(&mut rand::rng());
     let issue = TokenIssue {
-        id: GrantId::random(),
+        id: GrantId::timed(),
         digest: token.digest(),
         issued_at: now,
         expires_at: state.settings.token_ttl.map(|ttl| now + ttl),

@@ -3,7 +3,10 @@ use chrono::{DateTime, Utc};
 use paddock_core::ClientId;
 use paddock_core::ids::{AccountId, BrokerId, GrantId, UserId};
 use paddock_core::model::ClientStatus;
-use paddock_core::oauth::grant::{AccountBinding, CodeGrant, GrantSummary, NewToken, TokenGrant};
+use paddock_core::oauth::grant::{
+    AccountBinding, CodeGrant, GrantSummary, NewToken, PresentedCode, Redemption, TokenGrant,
+    redeem_in,
+};
 use paddock_core::oauth::pkce::CodeChallenge;
 use paddock_core::oauth::scope::ScopeSet;
 use paddock_core::secret::Digest;
@@ -93,6 +96,15 @@ async fn insert_token(
 
 #[async_trait]
 impl GrantStore for PgStore {
+    async fn redeem_code(&self, presented: PresentedCode) -> StoreResult<Redemption> {
+        let mut tx = PgTx {
+            tx: self.write().await?,
+        };
+        let outcome = redeem_in(&mut tx, &presented).await?;
+        tx.tx.commit().await.map_err(backend)?;
+        Ok(outcome)
+    }
+
     async fn insert_code(&self, digest: &Digest, grant: &CodeGrant) -> StoreResult<()> {
         let (live, paper) = account_uuids(&grant.accounts)?;
         sqlx::query(

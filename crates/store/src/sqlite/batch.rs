@@ -1,11 +1,15 @@
 //! Group commit: SQLite has one writer, and a commit costs a sync, so every write is
 //! made by one task, many to a transaction, on a connection of its own.
 //!
-//! Two kinds of work wait for the task. New tokens and codes (the bulk of the writes
+//! Three kinds of work wait for the task. New tokens and codes (the bulk of the writes
 //! under load) are rows: the task takes every row waiting (up to [`MAX_BATCH`]) and
 //! writes them in one `INSERT` per table. Should that fail (a foreign key, a taken
 //! id), each row is written again on its own, so that only the rows at fault are
-//! refused, each with its own error. Every other write is a unit of work ([`Lent`]):
+//! refused, each with its own error. Codes presented for redemption are spent in one
+//! `UPDATE`, and the tokens that the fresh ones grant stored in one `INSERT`; a code
+//! that was not fresh (spent, unknown, presented twice in the group) and every code
+//! of a group where that failed is redeemed as a unit of work, on its own, by core's
+//! rule. Every other write is a unit of work ([`Lent`]):
 //! the task lends it the group's transaction inside a savepoint, and takes it back
 //! when the unit commits (the savepoint is released) or is dropped (rolled back to the
 //! savepoint), then lends it to the next. The group then commits once, and only then
@@ -19,15 +23,17 @@
 
 use std::time::Duration;
 
-use paddock_core::oauth::grant::{CodeGrant, NewToken};
+use paddock_core::oauth::grant::{CodeGrant, NewToken, PresentedCode, Redemption};
 use paddock_core::secret::Digest;
 use paddock_core::store::{StoreError, StoreResult};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{ConnectOptions, QueryBuilder, Row, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use super::backend;
-use super::grants::{insert_code, insert_token, push_codes_insert, push_tokens_insert};
+use super::grants::{
+    code_from_row, insert_code, insert_token, push_codes_insert, push_tokens_insert,
+};
+use super::{backend, corrupt, ts};
 
 /// The most rows in one transaction (ten bound values each, well under SQLite's limit
 /// of 32,766 per statement).
@@ -50,6 +56,34 @@ pub enum Grant {
 enum Job {
     Row(Grant, oneshot::Sender<StoreResult<()>>),
     Unit(oneshot::Sender<Lent>),
+    Redeem(PresentedCode, oneshot::Sender<Redeemed>),
+}
+
+/// How the writer dealt with a code presented for redemption.
+pub enum Redeemed {
+    /// Redeemed with the others of its group, and committed (or not, with why).
+    Done(StoreResult<Redemption>),
+    /// Not a plain case: redeem it in this unit of work.
+    Yourself(Lent),
+}
+
+/// Who a unit of work's transaction is lent to.
+enum Borrower {
+    Unit(oneshot::Sender<Lent>),
+    Redemption(oneshot::Sender<Redeemed>),
+}
+
+impl Borrower {
+    /// Lends `lent`, or gives it back when nobody waits for it any more.
+    fn lend(self, lent: Lent) -> Result<(), Lent> {
+        match self {
+            Borrower::Unit(to) => to.send(lent),
+            Borrower::Redemption(to) => match to.send(Redeemed::Yourself(lent)) {
+                Err(Redeemed::Yourself(lent)) => Err(lent),
+                Ok(()) | Err(Redeemed::Done(_)) => Ok(()),
+            },
+        }
+    }
 }
 
 /// Told once the group's commit has ended, with how.
@@ -137,6 +171,22 @@ impl GroupCommit {
         .await
     }
 
+    /// Redeems `presented` with the others of its group, or lends a unit of work to
+    /// redeem it in.
+    pub async fn redeem(&self, presented: PresentedCode) -> StoreResult<Redeemed> {
+        let (done, answer) = oneshot::channel();
+        within(WAIT, async {
+            self.jobs
+                .send(Job::Redeem(presented, done))
+                .await
+                .map_err(|_| stopped())?;
+            answer
+                .await
+                .map_err(|_| StoreError::Unavailable("no transaction could be begun".into()))
+        })
+        .await
+    }
+
     /// A unit of work, on the group's transaction once the writer comes to it.
     pub async fn lend(&self) -> StoreResult<Lent> {
         let (lend, lent) = oneshot::channel();
@@ -175,6 +225,7 @@ async fn write_batches(
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut rows = Vec::new();
         let mut answers = Vec::new();
+        let mut presented = Vec::new();
         let mut units = Vec::new();
         for job in batch.drain(..) {
             match job {
@@ -182,135 +233,235 @@ async fn write_batches(
                     rows.push(row);
                     answers.push(answer);
                 }
-                Job::Unit(lend) => units.push(lend),
+                Job::Redeem(code, answer) => presented.push((code, answer)),
+                Job::Unit(lend) => units.push(Borrower::Unit(lend)),
             }
         }
         let connected = match conn.take() {
             Some(open) => Ok(open),
             None => options.connect().await.map_err(backend),
         };
-        let written = match connected {
+        let results = match connected {
             Ok(open) => {
                 let mut group = Group {
                     conn: Some(open),
+                    pending: Vec::new(),
                     kept: Vec::new(),
+                    redeemed: Vec::new(),
                 };
-                let written = group.write(&rows, units).await;
-                // A group that failed may have left its transaction open: the
-                // connection is closed (which rolls it back), and opened afresh.
-                if written.is_ok() {
-                    conn = group.conn.take();
+                match group.write(&rows, presented, units).await {
+                    Ok(results) => {
+                        conn = group.conn.take();
+                        for unit in group.kept {
+                            let _ = unit.send(Ok(()));
+                        }
+                        for (answer, outcome) in group.redeemed {
+                            let _ = answer.send(Redeemed::Done(Ok(outcome)));
+                        }
+                        results
+                    }
+                    // A group that failed may have left its transaction open: the
+                    // connection is closed (which rolls it back), and opened afresh.
+                    Err(e) => {
+                        group.fail(&e);
+                        rows.iter().map(|_| Err(copy(&e))).collect()
+                    }
                 }
-                written.map_err(|e| group.fail(e))
             }
-            // The units' requests learn that no transaction could be begun.
-            Err(e) => Err(e),
-        };
-        let (results, done) = match written {
-            Ok(written) => written,
-            Err(e) => (rows.iter().map(|_| Err(copy(&e))).collect(), Vec::new()),
+            // The units and redemptions learn that no transaction could be begun.
+            Err(e) => rows.iter().map(|_| Err(copy(&e))).collect(),
         };
         // Requests that stopped waiting have nobody to tell.
         for (answer, result) in answers.into_iter().zip(results) {
             let _ = answer.send(result);
         }
-        for unit in done {
-            let _ = unit.send(Ok(()));
-        }
     }
 }
 
-/// The result of each row, and the units that kept their changes, once committed.
-type Written = (Vec<StoreResult<()>>, Vec<Done>);
-
 /// One group's transaction on the writer's connection (`None` while a unit holds it,
-/// or once lost), and the units that kept their changes in it.
+/// or once lost); the statements without parameters to send with the next; and who
+/// is told once the group commits: the units that kept their changes, the
+/// redemptions done together.
 struct Group {
     conn: Option<SqliteConnection>,
+    pending: Vec<&'static str>,
     kept: Vec<Done>,
+    redeemed: Vec<(oneshot::Sender<Redeemed>, Redemption)>,
 }
+
+/// A code presented, and who waits for its redemption.
+type Presented = (PresentedCode, oneshot::Sender<Redeemed>);
 
 impl Group {
     fn conn(&mut self) -> StoreResult<&mut SqliteConnection> {
         self.conn.as_mut().ok_or_else(stopped)
     }
 
-    /// Runs `sql` (statements without parameters).
-    async fn run(&mut self, sql: &'static str) -> StoreResult<()> {
-        sqlx::raw_sql(sql)
-            .execute(self.conn()?)
-            .await
-            .map_err(backend)?;
+    /// A statement that begins with the pending ones.
+    fn after_pending(&mut self) -> QueryBuilder<Sqlite> {
+        let mut sql = QueryBuilder::new("");
+        for statement in self.pending.drain(..) {
+            sql.push(statement).push("; ");
+        }
+        sql
+    }
+
+    /// Sends the pending statements.
+    async fn flush(&mut self) -> StoreResult<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut sql = self.after_pending();
+        sql.build().execute(self.conn()?).await.map_err(backend)?;
         Ok(())
     }
 
-    /// Tells the units that kept their changes that the group failed with `e`, and
-    /// returns it.
-    fn fail(&mut self, e: StoreError) -> StoreError {
+    /// Tells everyone waiting for the group's commit that it failed with `e`.
+    fn fail(&mut self, e: &StoreError) {
         for unit in self.kept.drain(..) {
-            let _ = unit.send(Err(copy(&e)));
+            let _ = unit.send(Err(copy(e)));
         }
-        e
+        for (answer, _) in self.redeemed.drain(..) {
+            let _ = answer.send(Redeemed::Done(Err(copy(e))));
+        }
     }
 
-    /// One transaction for all of `rows` and `units`, or the error that failed them all.
+    /// One transaction for all of `rows`, `presented` and `units`, or the error that
+    /// failed them all; returns each row's result.
     async fn write(
         &mut self,
         rows: &[Grant],
-        units: Vec<oneshot::Sender<Lent>>,
-    ) -> StoreResult<Written> {
-        // What follows the rows: the first unit's savepoint, or the end.
-        let then = if units.is_empty() {
-            "COMMIT"
-        } else {
-            "SAVEPOINT unit"
-        };
-        let mut together = QueryBuilder::new("BEGIN IMMEDIATE; ");
-        push_inserts(&mut together, rows);
-        together.push(then);
-        let results = match together.build().execute(self.conn()?).await {
-            Ok(_) => rows.iter().map(|_| Ok(())).collect(),
+        presented: Vec<Presented>,
+        mut units: Vec<Borrower>,
+    ) -> StoreResult<Vec<StoreResult<()>>> {
+        let alone = presented.is_empty() && units.is_empty();
+        self.pending.push("BEGIN IMMEDIATE");
+        let codes: Vec<&PresentedCode> = presented.iter().map(|(code, _)| code).collect();
+        let (results, outcomes) = match self.together(rows, &codes, alone).await {
+            Ok(done) => done,
             Err(_) => {
                 // A statement failed (or the commit did): undo whatever went in, and
-                // write each row on its own, so that only the rows at fault fail.
-                let _ = self.run("ROLLBACK").await;
+                // write each row on its own, so that only the rows at fault fail;
+                // every code is then redeemed on its own.
+                self.pending.clear();
+                let _ = sqlx::raw_sql("ROLLBACK").execute(self.conn()?).await;
+                self.pending.push("BEGIN IMMEDIATE");
                 let results = self.write_one_by_one(rows).await?;
-                self.run(then).await?;
-                results
+                if alone {
+                    self.pending.push("COMMIT");
+                    self.flush().await?;
+                }
+                (results, codes.iter().map(|_| None).collect())
             }
         };
-        let count = units.len();
-        for (i, unit) in units.into_iter().enumerate() {
+        for ((_, answer), outcome) in presented.into_iter().zip(outcomes) {
+            match outcome {
+                Some(outcome) => self.redeemed.push((answer, outcome)),
+                None => units.push(Borrower::Redemption(answer)),
+            }
+        }
+        for unit in units {
+            self.pending.push("SAVEPOINT unit");
+            self.flush().await?;
             let (back, returned) = oneshot::channel();
             let lent = Lent {
                 conn: self.conn.take(),
                 back: Some(back),
             };
             // A unit whose requester has gone comes straight back, and is undone.
-            if let Err(mut unclaimed) = unit.send(lent) {
+            if let Err(mut unclaimed) = unit.lend(lent) {
                 unclaimed.give_back(None);
             }
             // A connection dropped without coming back (the runtime is shutting
             // down) rolls back, and the group with it.
             let Returned { conn, keep } = returned.await.map_err(|_| stopped())?;
             self.conn = Some(conn);
-            let last = i + 1 == count;
-            let end_and_next = match (keep.is_some(), last) {
-                (true, false) => "RELEASE unit; SAVEPOINT unit",
-                (true, true) => "RELEASE unit; COMMIT",
-                (false, false) => "ROLLBACK TO unit; RELEASE unit; SAVEPOINT unit",
-                (false, true) => "ROLLBACK TO unit; RELEASE unit; COMMIT",
-            };
+            if keep.is_none() {
+                self.pending.push("ROLLBACK TO unit");
+            }
+            self.pending.push("RELEASE unit");
             self.kept.extend(keep);
-            self.run(end_and_next).await?;
         }
-        Ok((results, std::mem::take(&mut self.kept)))
+        if !alone {
+            self.pending.push("COMMIT");
+        }
+        self.flush().await?;
+        Ok(results)
     }
 
-    /// Begins again, and writes each row on its own: only a row's own fault (a taken
-    /// id, a missing party) fails it alone.
+    /// The quick way: every row in one `INSERT` per table (and, when the group is
+    /// `alone` in that, its `COMMIT`); every code spent in one `UPDATE`, and the
+    /// tokens the fresh ones grant in one `INSERT`. Returns each row's result and
+    /// each code's redemption, `None` for the codes to redeem on their own (not fresh,
+    /// or presented twice).
+    async fn together(
+        &mut self,
+        rows: &[Grant],
+        codes: &[&PresentedCode],
+        alone: bool,
+    ) -> StoreResult<(Vec<StoreResult<()>>, Vec<Option<Redemption>>)> {
+        if !rows.is_empty() {
+            let mut sql = self.after_pending();
+            push_inserts(&mut sql, rows);
+            if alone {
+                sql.push("COMMIT");
+            }
+            sql.build().execute(self.conn()?).await.map_err(backend)?;
+        }
+        let mut outcomes: Vec<Option<Redemption>> = codes.iter().map(|_| None).collect();
+        if codes.is_empty() {
+            return Ok((rows.iter().map(|_| Ok(())).collect(), outcomes));
+        }
+        let mut spend = self.after_pending();
+        spend.push("UPDATE auth_codes SET redeemed_at = v.column2 FROM (");
+        spend.push_values(codes, |mut values, code| {
+            values
+                .push_bind(code.code.as_bytes().to_vec())
+                .push_bind(ts(code.issue.issued_at));
+        });
+        spend.push(
+            ") AS v WHERE auth_codes.digest = v.column1 AND auth_codes.redeemed_at IS NULL \
+             RETURNING digest, client_id, user_id, redirect_uri, scopes, live_account_id, \
+             paper_account_id, code_challenge, created_at, expires_at",
+        );
+        let spent = spend
+            .build()
+            .fetch_all(self.conn()?)
+            .await
+            .map_err(backend)?;
+        let mut tokens = Vec::new();
+        for row in &spent {
+            let bytes: Vec<u8> = row.try_get("digest").map_err(backend)?;
+            let digest = Digest::from_bytes(&bytes).ok_or_else(|| corrupt("code digest".into()))?;
+            let grant = code_from_row(row)?;
+            // The first to present it has it; any other finds it spent.
+            let Some(first) = codes.iter().position(|code| code.code == digest) else {
+                return Err(corrupt("a code spent that was not presented".into()));
+            };
+            outcomes[first] = Some(match codes[first].decide(&grant) {
+                Ok(token) => {
+                    tokens.push((token, digest));
+                    Redemption::Issued(grant)
+                }
+                Err(refusal) => Redemption::Refused(refusal),
+            });
+        }
+        if !tokens.is_empty() {
+            let mut insert = self.after_pending();
+            push_tokens_insert(&mut insert, tokens.iter().map(|(t, code)| (t, Some(code))));
+            insert
+                .build()
+                .execute(self.conn()?)
+                .await
+                .map_err(backend)?;
+        }
+        Ok((rows.iter().map(|_| Ok(())).collect(), outcomes))
+    }
+
+    /// Writes each row on its own: only a row's own fault (a taken id, a missing
+    /// party) fails it alone.
     async fn write_one_by_one(&mut self, rows: &[Grant]) -> StoreResult<Vec<StoreResult<()>>> {
-        self.run("BEGIN IMMEDIATE").await?;
+        self.flush().await?;
         let conn = self.conn()?;
         let mut results = Vec::with_capacity(rows.len());
         for row in rows {

@@ -3,7 +3,10 @@ use chrono::{DateTime, Utc};
 use paddock_core::ids::ClientId;
 use paddock_core::ids::{AccountId, GrantId, UserId};
 use paddock_core::model::ClientStatus;
-use paddock_core::oauth::grant::{AccountBinding, CodeGrant, GrantSummary, NewToken, TokenGrant};
+use paddock_core::oauth::grant::{
+    AccountBinding, CodeGrant, GrantSummary, NewToken, PresentedCode, Redemption, TokenGrant,
+    redeem_in,
+};
 use paddock_core::oauth::pkce::CodeChallenge;
 use paddock_core::oauth::scope::ScopeSet;
 use paddock_core::secret::Digest;
@@ -13,7 +16,7 @@ use paddock_core::store::{
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::batch::Grant;
+use super::batch::{Grant, Redeemed};
 use super::nodes::log_invalidation;
 use super::{
     SqliteStore, SqliteTx, backend, corrupt, must_exist, parse_field, parse_opt_ts, parse_ts, ts,
@@ -36,7 +39,7 @@ fn scopes_from_row(row: &SqliteRow) -> StoreResult<ScopeSet> {
     ScopeSet::parse(&text).map_err(|e| corrupt(e.to_string()))
 }
 
-fn code_from_row(row: &SqliteRow) -> StoreResult<CodeGrant> {
+pub(super) fn code_from_row(row: &SqliteRow) -> StoreResult<CodeGrant> {
     let challenge: Option<String> = row.try_get("code_challenge").map_err(backend)?;
     Ok(CodeGrant {
         client_id: parse_client_id(row)?,
@@ -186,6 +189,18 @@ async fn missing_party(
 
 #[async_trait]
 impl GrantStore for SqliteStore {
+    async fn redeem_code(&self, presented: PresentedCode) -> StoreResult<Redemption> {
+        match self.batch.redeem(presented.clone()).await? {
+            Redeemed::Done(outcome) => outcome,
+            Redeemed::Yourself(lent) => {
+                let mut tx = SqliteTx { tx: lent };
+                let outcome = redeem_in(&mut tx, &presented).await?;
+                tx.tx.commit().await?;
+                Ok(outcome)
+            }
+        }
+    }
+
     async fn insert_code(&self, digest: &Digest, grant: &CodeGrant) -> StoreResult<()> {
         self.batch.write(Grant::Code(*digest, grant.clone())).await
     }

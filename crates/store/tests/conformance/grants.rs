@@ -107,6 +107,78 @@ pub async fn concurrent_redemptions_issue_one_token(b: &Backend) {
     assert_eq!((issued, replayed), (1, 19));
 }
 
+/// Many codes presented at once (a backend may redeem them together) each end as
+/// they would alone: fresh ones issue, a wrong redirect is refused and spends the
+/// code, spent ones revoke what they issued, unknown ones are unknown.
+pub async fn codes_redeemed_at_once_each_end_as_alone(b: &Backend) {
+    let g = Arc::new(grantable(b.store.as_ref()).await);
+    let code = |i: usize| Digest::of(&format!("code {i}"));
+    for i in 0..40 {
+        b.store.insert_code(&code(i), &g.code(0)).await.unwrap();
+    }
+    for i in 35..40 {
+        let early = issue(&format!("early {i}"), 1);
+        let first = redeem(b.store.as_ref(), &code(i), &request(&g, None), &early).await;
+        assert!(matches!(first, Ok(Redemption::Issued(_))), "{first:?}");
+    }
+    let attempts: Vec<_> = (0..45)
+        .map(|i| {
+            let (store, g): (Arc<dyn Store>, _) = (b.store.clone(), g.clone());
+            tokio::spawn(async move {
+                let issue = issue(&format!("token {i}"), 2);
+                let wrong = RedemptionRequest {
+                    redirect_uri: "https://app.example/other",
+                    ..request(&g, None)
+                };
+                let asked = if (30..35).contains(&i) {
+                    wrong
+                } else {
+                    request(&g, None)
+                };
+                redeem(store.as_ref(), &code(i), &asked, &issue).await
+            })
+        })
+        .collect();
+    for (i, attempt) in attempts.into_iter().enumerate() {
+        let outcome = attempt.await.unwrap().unwrap();
+        let token = b
+            .store
+            .token(&Digest::of(&format!("token {i}")))
+            .await
+            .unwrap();
+        match i {
+            0..30 => {
+                assert!(matches!(outcome, Redemption::Issued(_)), "{i}: {outcome:?}");
+                assert!(token.unwrap().revoked_at.is_none(), "{i}");
+            }
+            30..35 => {
+                assert!(
+                    matches!(outcome, Redemption::Refused(_)),
+                    "{i}: {outcome:?}"
+                );
+                assert!(token.is_none(), "{i}");
+            }
+            35..40 => {
+                let Redemption::Replayed(revoked) = outcome else {
+                    panic!("{i}: {outcome:?}");
+                };
+                assert_eq!(revoked, [Digest::of(&format!("early {i}"))], "{i}");
+                assert!(token.is_none(), "{i}");
+            }
+            _ => assert!(matches!(outcome, Redemption::Unknown), "{i}: {outcome:?}"),
+        }
+    }
+    // A refused code was spent all the same.
+    let again = redeem(
+        b.store.as_ref(),
+        &code(30),
+        &request(&g, None),
+        &issue("t", 3),
+    )
+    .await;
+    assert!(matches!(again, Ok(Redemption::Replayed(_))), "{again:?}");
+}
+
 pub async fn a_dropped_unit_of_work_changes_nothing(b: &Backend) {
     let store = b.store.as_ref();
     let g = grantable(store).await;
