@@ -41,6 +41,36 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 pub struct SqliteStore {
     reads: SqlitePool,
     batch: batch::GroupCommit,
+    checkpoints: tokio::task::AbortHandle,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.checkpoints.abort();
+    }
+}
+
+/// How often the WAL is checkpointed beside the writer.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Copies the WAL's committed pages into the database file from a reader's
+/// connection, beside the writer. SQLite's own checkpoint runs inside the commit that
+/// takes the WAL past 1,000 pages, and the writes and the sync it makes there stall
+/// every request waiting for the group; the pages already copied here it skips.
+async fn checkpoint(reads: SqlitePool) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        // A checkpoint that fails (the disk, say) is tried again at the next tick,
+        // and the writer's own still runs.
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&reads)
+            .await
+        {
+            tracing::debug!(error = %e, "WAL checkpoint failed");
+        }
+    }
 }
 
 impl SqliteStore {
@@ -93,6 +123,7 @@ impl SqliteStore {
             .await
             .map_err(cannot_connect)?;
         Ok(Self {
+            checkpoints: tokio::spawn(checkpoint(reads.clone())).abort_handle(),
             reads,
             batch: batch::GroupCommit::start(options, writer),
         })
