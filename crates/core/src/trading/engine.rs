@@ -84,8 +84,9 @@ async fn funds(
 }
 
 /// The market as the database prices it inside the unit of work. A node's snapshot
-/// of the prices lags a price set elsewhere until the node hears of it, and an order
-/// must neither fill nor be checked at a price older than the last one committed.
+/// of the prices lags a price set elsewhere until the node hears of it; this is what
+/// was committed when the unit read it (on PostgreSQL, a price committed after that
+/// read and before the order's commit is not seen, as in any read-committed check).
 async fn priced(tx: &mut Box<dyn Tx>, clock: MarketClock) -> Result<Market, EngineError> {
     Ok(Market::new(&tx.stored_prices().await?, clock))
 }

@@ -21,6 +21,7 @@
 //! at once: `BEGIN`, the rows' inserts and `COMMIT` are one trip when the group has no
 //! unit, and the end of one unit's savepoint goes with the start of the next.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use paddock_core::oauth::grant::{CodeGrant, NewToken, PresentedCode, Redemption};
@@ -233,6 +234,8 @@ async fn write_batches(
                     rows.push(row);
                     answers.push(answer);
                 }
+                // A requester that has gone is not answered: its code stays fresh.
+                Job::Redeem(_, answer) if answer.is_closed() => {}
                 Job::Redeem(code, answer) => presented.push((code, answer)),
                 Job::Unit(lend) => units.push(Borrower::Unit(lend)),
             }
@@ -414,7 +417,10 @@ impl Group {
         }
         let mut spend = self.after_pending();
         spend.push("UPDATE auth_codes SET redeemed_at = v.column2 FROM (");
-        spend.push_values(codes, |mut values, code| {
+        // Each code once: which of two rows `UPDATE ... FROM` takes is SQLite's choice.
+        let mut seen = HashSet::new();
+        let once = codes.iter().filter(|code| seen.insert(code.code));
+        spend.push_values(once, |mut values, code| {
             values
                 .push_bind(code.code.as_bytes().to_vec())
                 .push_bind(ts(code.issue.issued_at));
