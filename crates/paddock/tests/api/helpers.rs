@@ -300,6 +300,17 @@ impl TestApp {
 }
 
 /// Asserts Alpaca's error shape, `{"code": int, "message": str}`, and returns the body.
+/// Sends a request and reads its answer's JSON body, whatever the status.
+pub trait FetchJson {
+    async fn fetch_json<T: serde::de::DeserializeOwned>(self) -> T;
+}
+
+impl FetchJson for reqwest::RequestBuilder {
+    async fn fetch_json<T: serde::de::DeserializeOwned>(self) -> T {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
+
 pub async fn assert_alpaca_error(response: Response, status: StatusCode) -> Value {
     assert_eq!(response.status(), status, "unexpected status");
     assert_json(&response);

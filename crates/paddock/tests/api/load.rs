@@ -3,6 +3,7 @@
 //! on both, tokens revoked, and a trade stream open on one node, for
 //! `PADDOCK_LOAD_SECS` seconds (5 by default; `PADDOCK_LOAD_SECS=60` for the full run).
 
+use crate::helpers::FetchJson;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 use crate::helpers::REDIRECT_URI;
 use crate::nodes::{Cluster, access_token, refused_within_a_second};
 use crate::process::Served;
-use crate::stream::{next, send};
+use crate::stream::listening_at;
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -40,23 +41,7 @@ async fn a_mixed_load_on_two_nodes_keeps_every_promise() {
     // The account's trade stream, on B, before any order.
     let code = cluster.code(&cluster.a).await;
     let trader = access_token(cluster.redeem(&cluster.a, &code, REDIRECT_URI).await).await;
-    let url = format!("{}/paper/stream", cluster.b.base).replacen("http://", "ws://", 1);
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    send(
-        &mut socket,
-        json!({"action": "authenticate", "data": {"oauth_token": trader}}),
-    )
-    .await;
-    send(
-        &mut socket,
-        json!({"action": "listen", "data": {"streams": ["trade_updates"]}}),
-    )
-    .await;
-    assert_eq!(
-        next(&mut socket).await.unwrap()["data"]["status"],
-        "authorized"
-    );
-    assert_eq!(next(&mut socket).await.unwrap()["stream"], "listening");
+    let mut socket = listening_at(&format!("{}/paper/stream", cluster.b.base), &trader).await;
     // Read all along (a stream that stops reading is cut off), until the stream has
     // been quiet for five seconds after the load.
     let reader = tokio::spawn(async move {
@@ -132,12 +117,8 @@ async fn a_mixed_load_on_two_nodes_keeps_every_promise() {
                         .bearer_auth(&trader)
                         .json(&json!({"symbol": "KO", "qty": 1, "side": side,
                                       "type": "market", "time_in_force": "day"}))
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
+                        .fetch_json()
+                        .await;
                     assert_eq!(order["status"], "filled", "{order}");
                     orders
                         .lock()
@@ -218,12 +199,8 @@ async fn a_mixed_load_on_two_nodes_keeps_every_promise() {
         .http
         .get(format!("{}/paper/v2/account", cluster.a.base))
         .bearer_auth(&trader)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     eprintln!(
         "mixed load, {secs} s on two nodes: {} tokens issued, {} revoked, {} orders, {} events, cash {}",
         issued.len(),

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use crate::browser::{hidden, redirect_param};
 use crate::helpers::{
-    Fixture, LOOPBACK_REDIRECT_URI, REDIRECT_URI, USER_EMAIL, USER_PASSWORD, fixture, header,
+    FetchJson, Fixture, LOOPBACK_REDIRECT_URI, REDIRECT_URI, USER_EMAIL, USER_PASSWORD, fixture,
+    header,
 };
 use crate::process::{Served, free_address};
 use crate::testdb::TestDb;
@@ -114,16 +115,7 @@ impl Cluster {
     ) -> Value {
         let started = Instant::now();
         loop {
-            let seen: Value = self
-                .http
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let seen: Value = self.http.get(url).bearer_auth(token).fetch_json().await;
             if holds(&seen) {
                 return seen;
             }
@@ -447,13 +439,7 @@ async fn orders_on_two_nodes_fill_on_a_cli_price_move_and_never_overspend() {
     };
     let limit = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "limit",
                        "limit_price": "180", "time_in_force": "gtc"});
-    let placed: Value = order(&cluster.a, limit)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let placed: Value = order(&cluster.a, limit).fetch_json().await;
     assert_eq!(placed["status"], "new", "{placed}");
 
     // The operator's CLI, a third process, moves the price; a node's matcher fills it.
@@ -512,33 +498,19 @@ async fn orders_on_two_nodes_fill_on_a_cli_price_move_and_never_overspend() {
         .http
         .get(format!("{}/paper/v2/account", cluster.a.base))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     assert_eq!(account["cash"], "1371");
 }
 
 #[tokio::test]
 async fn a_stream_on_one_node_carries_the_other_nodes_orders_and_closes_on_revoke() {
-    use crate::stream::{next, send};
+    use crate::stream::{listening_at, next};
 
     let cluster = Cluster::start_with(&["--market", "always-open"]).await;
     let code = cluster.code(&cluster.a).await;
     let token = access_token(cluster.redeem(&cluster.a, &code, REDIRECT_URI).await).await;
-    let url = format!("{}/paper/stream", cluster.b.base).replacen("http://", "ws://", 1);
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let auth = json!({"action": "authenticate", "data": {"oauth_token": token}});
-    send(&mut socket, auth).await;
-    let listen = json!({"action": "listen", "data": {"streams": ["trade_updates"]}});
-    send(&mut socket, listen).await;
-    assert_eq!(
-        next(&mut socket).await.unwrap()["data"]["status"],
-        "authorized"
-    );
-    assert_eq!(next(&mut socket).await.unwrap()["stream"], "listening");
+    let mut socket = listening_at(&format!("{}/paper/stream", cluster.b.base), &token).await;
     // The same events as Server-Sent Events, also from B.
     let mut events = cluster
         .http
@@ -556,12 +528,8 @@ async fn a_stream_on_one_node_carries_the_other_nodes_orders_and_closes_on_revok
         .post(format!("{}/paper/v2/orders", cluster.a.base))
         .bearer_auth(&token)
         .json(&order)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     for event in ["new", "fill"] {
         let update = next(&mut socket).await.unwrap();
         assert_eq!(update["data"]["event"], event, "{update}");

@@ -15,8 +15,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Creds, TestApp, assert_alpaca_error, assert_json, assert_token_error, header, spawn_app,
-    spawn_app_with,
+    Creds, FetchJson, TestApp, assert_alpaca_error, assert_json, assert_token_error, header,
+    spawn_app, spawn_app_with,
 };
 
 /// Exactly what an inactive token answers: nothing else.
@@ -55,12 +55,8 @@ async fn oauth_client(app: &TestApp, creds: Creds<'_>, auth_type: AuthType) -> S
     let metadata: Value = app
         .http
         .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     let endpoint = |name: &str| metadata[name].as_str().unwrap().to_owned();
     let revocation = endpoint("revocation_endpoint").replacen("http://", "https://", 1);
     BasicClient::new(ClientId::new(creds.id.to_owned()))
@@ -211,12 +207,8 @@ async fn metadata_follows_the_configured_issuer() {
     let body: Value = app
         .http
         .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     assert_eq!(body["issuer"], "https://auth.broker.example");
     assert_eq!(
         body["token_endpoint"],
@@ -230,12 +222,8 @@ async fn every_endpoint_the_metadata_names_answers() {
     let body: Value = app
         .http
         .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     let cases = [
         ("authorization_endpoint", Method::GET),
         ("token_endpoint", Method::POST),
@@ -736,15 +724,7 @@ async fn revocation_refuses_bad_requests() {
 #[tokio::test]
 async fn openapi_documents_the_standards_endpoints() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .http
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.http.get(app.url("/openapi.json")).fetch_json().await;
     let paths = &doc["paths"];
     for path in ["/oauth/introspect", "/oauth/revoke"] {
         let post = &paths[path]["post"];

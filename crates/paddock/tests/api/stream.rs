@@ -2,6 +2,7 @@
 //! authentication exchange, listening, one message per order event, frames of both
 //! kinds, and the stream closed when its token is revoked.
 
+use crate::helpers::FetchJson;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -54,7 +55,15 @@ fn authenticate(token: &str) -> Value {
 }
 
 async fn listening(app: &TestApp, token: &str) -> Socket {
-    let mut socket = connect(app, Env::Paper, "/stream").await;
+    listening_at(&app.api(Env::Paper, "/stream"), token).await
+}
+
+/// A trade stream at `url` (the server's `http://` one), authenticated with `token`
+/// and listening to trade updates, each reply checked.
+pub async fn listening_at(url: &str, token: &str) -> Socket {
+    let (mut socket, _) = connect_async(url.replacen("http://", "ws://", 1))
+        .await
+        .expect("the stream accepts a WebSocket");
     send(&mut socket, authenticate(token)).await;
     assert_eq!(
         next(&mut socket).await.unwrap(),
@@ -111,12 +120,8 @@ async fn every_order_event_is_one_trade_update() {
         .patch(app.api(Env::Paper, &path))
         .bearer_auth(&token)
         .json(&json!({"limit_price": "151"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     let replaced = update(&mut socket).await;
     assert_eq!(replaced["event"], "replaced");
     assert_eq!(replaced["order"]["replaced_by"], replacement["id"]);

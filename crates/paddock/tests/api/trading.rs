@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_alpaca_error, header, spawn_app_with};
+use crate::helpers::{FetchJson, TestApp, assert_alpaca_error, header, spawn_app_with};
 
 /// A server whose market never closes, and a paper token with `trading`.
 pub async fn trading_app() -> (TestApp, String) {
@@ -487,15 +487,7 @@ async fn typed_filters_sent_empty_are_422_and_every_filter_is_documented() {
         assert_alpaca_error(response, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
 
-    let doc: Value = app
-        .http
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.http.get(app.url("/openapi.json")).fetch_json().await;
     for (path, names) in [
         (
             "/v2/orders",

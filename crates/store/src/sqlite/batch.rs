@@ -161,59 +161,40 @@ impl GroupCommit {
 
     /// Writes `row`, returning once it is committed.
     pub async fn write(&self, row: Grant) -> StoreResult<()> {
-        let (done, answer) = oneshot::channel();
-        within(WAIT, async {
-            self.jobs
-                .send(Job::Row(row, done))
-                .await
-                .map_err(|_| stopped())?;
-            answer.await.map_err(|_| stopped())?
-        })
-        .await
+        self.ask(|done| Job::Row(row, done)).await?
     }
 
     /// Redeems `presented` with the others of its group, or lends a unit of work to
     /// redeem it in.
     pub async fn redeem(&self, presented: PresentedCode) -> StoreResult<Redeemed> {
-        let (done, answer) = oneshot::channel();
-        within(WAIT, async {
-            self.jobs
-                .send(Job::Redeem(presented, done))
-                .await
-                .map_err(|_| stopped())?;
-            answer
-                .await
-                .map_err(|_| StoreError::Unavailable("no transaction could be begun".into()))
-        })
-        .await
+        self.ask(|done| Job::Redeem(presented, done)).await
     }
 
     /// A unit of work, on the group's transaction once the writer comes to it.
     pub async fn lend(&self) -> StoreResult<Lent> {
-        let (lend, lent) = oneshot::channel();
-        within(WAIT, async {
-            self.jobs
-                .send(Job::Unit(lend))
-                .await
-                .map_err(|_| stopped())?;
-            // No transaction could be begun (the writer says why to the rows of its
-            // group; a unit learns only that it has none).
-            lent.await
-                .map_err(|_| StoreError::Unavailable("no transaction could be begun".into()))
-        })
-        .await
+        self.ask(Job::Unit).await
     }
-}
 
-/// `work`, or `Unavailable` once `limit` has passed (a lent transaction that arrives
-/// too late is dropped with the future, which gives it back).
-async fn within<T>(limit: Duration, work: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
-    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
-        Err(StoreError::Unavailable(format!(
-            "the database writer did not answer within {} s",
-            limit.as_secs()
-        )))
-    })
+    /// Hands the writer the job `make` builds around its reply, and waits for the
+    /// reply, or `Unavailable` once [`WAIT`] has passed (a lent transaction that
+    /// arrives too late is dropped with the future, which gives it back).
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Job) -> StoreResult<T> {
+        let (reply, answer) = oneshot::channel();
+        let asked = async {
+            self.jobs.send(make(reply)).await.map_err(|_| stopped())?;
+            // The writer drops a reply unsent when it could begin no transaction for
+            // it (it says why to the rows of its group), or when it stopped.
+            answer
+                .await
+                .map_err(|_| StoreError::Unavailable("no transaction could be begun".into()))
+        };
+        tokio::time::timeout(WAIT, asked).await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(format!(
+                "the database writer did not answer within {} s",
+                WAIT.as_secs()
+            )))
+        })
+    }
 }
 
 async fn write_batches(

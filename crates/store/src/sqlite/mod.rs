@@ -252,7 +252,8 @@ async fn must_exist(
 
 #[cfg(test)]
 mod tests {
-    use paddock_core::store::AccountStore;
+    use paddock_core::store::{AccountStore, ThrottleStore};
+    use paddock_core::throttle::ThrottleWindow;
 
     use super::*;
 
@@ -300,5 +301,33 @@ mod tests {
             level, 2,
             "synchronous=FULL: an answered revocation survives power loss"
         );
+    }
+
+    /// A few pages written reach the database file itself within moments: SQLite's
+    /// own checkpoint would wait for 1,000 of them, so only the task beside the writer
+    /// puts them there.
+    #[tokio::test]
+    async fn the_wal_is_checkpointed_beside_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let key = "a key to find in the database file";
+        let window = ThrottleWindow {
+            started: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            failures: 1,
+        };
+        assert!(store.save_throttle(key, &window, None).await.unwrap());
+        let started = std::time::Instant::now();
+        loop {
+            let file = std::fs::read(&path).unwrap();
+            if file.windows(key.len()).any(|w| w == key.as_bytes()) {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the row is still only in the WAL"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
