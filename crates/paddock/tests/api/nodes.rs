@@ -54,7 +54,7 @@ impl Cluster {
         }
     }
 
-    fn grant_body(&self, account: paddock_core::ids::AccountId, scope: &str) -> Value {
+    pub fn grant_body(&self, account: paddock_core::ids::AccountId, scope: &str) -> Value {
         json!({
             "client_id": self.fx.client.id(),
             "client_secret": self.fx.client.client_secret,
@@ -87,7 +87,12 @@ impl Cluster {
         body["code"].as_str().unwrap().to_owned()
     }
 
-    fn redemption(&self, node: &Served, code: &str, redirect_uri: &str) -> reqwest::RequestBuilder {
+    pub fn redemption(
+        &self,
+        node: &Served,
+        code: &str,
+        redirect_uri: &str,
+    ) -> reqwest::RequestBuilder {
         self.http.post(format!("{}/oauth/token", node.base)).form(&[
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -122,6 +127,12 @@ impl Cluster {
             assert!(started.elapsed() < within, "{url}: {seen}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// `node` (one of the two, killed before) started again on its address with
+    /// `extra` flags.
+    pub fn restarted(&self, node: &Served, extra: &[&str]) -> Served {
+        Served::node(&self.db.url, node.base.trim_start_matches("http://"), extra)
     }
 
     pub async fn account_status(&self, node: &Served, token: &str) -> StatusCode {
@@ -412,8 +423,7 @@ async fn a_node_killed_mid_issuance_loses_no_answered_token() {
     );
     // B never stopped, and A comes back on the same database: every token A answered
     // is there.
-    let a = cluster.a.base.trim_start_matches("http://").to_owned();
-    cluster.a = Served::node(&cluster.db.url, &a, &[]);
+    cluster.a = cluster.restarted(&cluster.a, &[]);
     for node in [&cluster.a, &cluster.b] {
         for token in &issued {
             assert_eq!(
@@ -625,7 +635,7 @@ async fn a_stream_client_of_a_killed_node_resumes_on_its_restart_and_misses_noth
     assert_eq!(next(&mut socket).await, None);
     place(order.clone()).await.unwrap();
     place(order).await.unwrap();
-    cluster.b = Served::node(&cluster.db.url, &b_address, &["--market", "always-open"]);
+    cluster.b = cluster.restarted(&cluster.b, &["--market", "always-open"]);
 
     let (mut socket, _) = tokio_tungstenite::connect_async(&stream_url).await.unwrap();
     send(&mut socket, auth).await;

@@ -76,6 +76,19 @@ impl Served {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The process's resident memory in bytes (Linux's `VmRSS`), or `None` once it
+    /// has exited.
+    pub fn resident_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+
     /// `kill -9`: no shutdown, nothing flushed.
     pub fn kill_hard(&mut self) {
         let _ = self.child.kill();
