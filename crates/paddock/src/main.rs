@@ -202,11 +202,8 @@ async fn main() -> ExitCode {
         Command::Serve(args) => args.log_format,
         _ => LogFormat::Text,
     };
-    let logs = init_logging(log_format);
-    let outcome = run(cli).await;
-    // Every log line written before the error's.
-    drop(logs);
-    match outcome {
+    init_logging(log_format);
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
@@ -292,22 +289,12 @@ fn command_path(args: &[String]) -> (String, Vec<String>) {
     (path.join(" "), subcommands)
 }
 
-/// Logs to stderr from a thread of their own: a request's handler only queues its
-/// line, and the thread writes whatever has queued meanwhile in one system call, so a
-/// loaded server spends a write per batch of lines rather than per request. Nothing is
-/// dropped: a handler waits when the queue is full. The guard writes out the queue
-/// when dropped; a `kill -9` loses the lines still queued, a few milliseconds' worth.
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let batched = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr());
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("paddock-log")
-        .finish(batched);
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer);
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => logs
             .json()
@@ -317,7 +304,6 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
         // Colour codes only for a person at a terminal, never into a file.
         LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
     }
-    guard
 }
 
 /// An error and its causes on one line.

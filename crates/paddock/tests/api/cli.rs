@@ -519,7 +519,7 @@ fn logs_are_one_json_object_per_line_and_never_hold_a_token() {
         ),
         405
     );
-    let log = served.log_once(|log| log.contains("/v1/oauth/token/{token_id}"));
+    let log = served.log();
     drop(served);
 
     assert!(!log.contains("pdk_"), "no token or code in the logs: {log}");
@@ -544,7 +544,7 @@ fn text_logs_have_no_colour_codes_in_a_file() {
     let address = free_address();
     let served = Served::start(&["serve", "--listen", &address], &[], &address);
     assert_eq!(http_get(&address, "/healthz", "x"), 200);
-    let log = served.log_once(|log| log.contains("/healthz"));
+    let log = served.log();
     drop(served);
     assert!(log.contains("/healthz"), "{log}");
     assert!(!log.contains('\u{1b}'), "{log}");

@@ -76,19 +76,6 @@ impl Served {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
-    /// The log once `complete` holds of it, or as it is after five seconds: the server
-    /// writes its lines from a thread of its own, a moment after it answers.
-    pub fn log_once(&self, complete: impl Fn(&str) -> bool) -> String {
-        let started = Instant::now();
-        loop {
-            let log = self.log();
-            if complete(&log) || started.elapsed() > Duration::from_secs(5) {
-                return log;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
