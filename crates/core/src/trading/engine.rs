@@ -47,6 +47,8 @@ struct Funds {
     sellable: Decimal,
 }
 
+/// The account's [`Funds`], from its `open` orders, which the caller has read in the
+/// unit of work (placing an order reads them once, for the open-order limit too).
 async fn funds(
     tx: &mut Box<dyn Tx>,
     account: AccountId,
@@ -54,17 +56,13 @@ async fn funds(
     asset: &Asset,
     market: &Market,
     except: Option<&Order>,
+    open: Vec<Order>,
 ) -> Result<Funds, EngineError> {
     let apart = |o: &Order| match except {
         Some(x) => o.id != x.id && (x.group().is_none() || o.group() != x.group()),
         None => true,
     };
-    let others: Vec<Order> = tx
-        .open_orders_of(account)
-        .await?
-        .into_iter()
-        .filter(|o| apart(o))
-        .collect();
+    let others: Vec<Order> = open.into_iter().filter(|o| apart(o)).collect();
     let reserved: Decimal = others
         .iter()
         .map(|o| o.reserved_cash(market.price(&o.symbol).unwrap_or(Decimal::ZERO)))
@@ -130,14 +128,14 @@ pub async fn submit_request(
     let price = market.price(&asset.symbol).ok_or(EngineError::NotFound)?;
     let (first, legs) = request.split(price)?;
     timing::admit(&first, market, now)?;
-    let open = tx.open_orders_of(account).await?.len();
-    if open + 1 + legs.len() > MAX_OPEN_ORDERS as usize {
+    let open = tx.open_orders_of(account).await?;
+    if open.len() + 1 + legs.len() > MAX_OPEN_ORDERS as usize {
         return Err(OrderRejection::Invalid(format!(
             "an account may have {MAX_OPEN_ORDERS} open orders at most; cancel some first"
         ))
         .into());
     }
-    let funds = funds(&mut tx, account, cash, asset, market, None).await?;
+    let funds = funds(&mut tx, account, cash, asset, market, None, open).await?;
     let open_now = timing::session_open(&first, market, now);
     let mut order = Order::new(OrderId::timed(), account, asset, &first, open_now, now);
     order.class = request.class;
@@ -154,7 +152,12 @@ pub async fn submit_request(
         event(&mut tx, &leg, TradeEventKind::New, now, None).await?;
     }
     let order = work_now(&mut tx, order, price, funds, market, now).await?;
-    let legs = tx.legs_of(account, order.id).await?;
+    // A simple order has no legs to read back.
+    let legs = if legs.is_empty() {
+        Vec::new()
+    } else {
+        tx.legs_of(account, order.id).await?
+    };
     tx.touch_account(account, now).await?;
     tx.commit().await?;
     Ok((order, legs))
@@ -186,7 +189,8 @@ pub async fn replace(
     new.validate()?;
     timing::admit(&new, market, now)?;
     let asset = crate::trading::assets::find(old.symbol.as_str()).ok_or(EngineError::NotFound)?;
-    let funds = funds(&mut tx, account, cash, &asset, market, Some(&old)).await?;
+    let open = tx.open_orders_of(account).await?;
+    let funds = funds(&mut tx, account, cash, &asset, market, Some(&old), open).await?;
     let mut order = Order::new(
         OrderId::timed(),
         account,
@@ -565,8 +569,17 @@ pub async fn work(
     } else if timing::can_trade(&order, market, now) {
         match order.trigger.at(price) {
             Crossing::Fill(at) => {
-                let funds =
-                    funds(&mut tx, order.account_id, cash, asset, market, Some(&order)).await?;
+                let open = tx.open_orders_of(order.account_id).await?;
+                let funds = funds(
+                    &mut tx,
+                    order.account_id,
+                    cash,
+                    asset,
+                    market,
+                    Some(&order),
+                    open,
+                )
+                .await?;
                 match fill(&mut tx, order.clone(), at, funds, market, now).await {
                     Ok(filled) => Some(filled),
                     // The account can no longer cover it (a price that rose past a

@@ -509,16 +509,6 @@ impl TradingTx for SqliteTx {
     }
 
     async fn insert_order(&mut self, order: &Order) -> StoreResult<()> {
-        let taken =
-            sqlx::query("SELECT 1 FROM orders WHERE account_id = $1 AND client_order_id = $2")
-                .bind(order.account_id.to_string())
-                .bind(&order.client_order_id)
-                .fetch_optional(&mut *self.tx)
-                .await
-                .map_err(backend)?;
-        if taken.is_some() {
-            return Err(StoreError::Conflict(Conflict::ClientOrderIdTaken));
-        }
         let (qty, notional) = match order.amount {
             Amount::Qty(qty) => (Some(qty), None),
             Amount::Notional(notional) => (None, Some(notional)),
@@ -562,7 +552,7 @@ impl TradingTx for SqliteTx {
         .bind(order.status.is_open())
         .execute(&mut *self.tx)
         .await
-        .map_err(|e| super::write_error(e, Conflict::IdTaken))?;
+        .map_err(order_conflict)?;
         Ok(())
     }
 
@@ -612,4 +602,17 @@ impl TradingTx for SqliteTx {
         .map_err(backend)?;
         Ok(())
     }
+}
+
+/// The two unique constraints an order's insert can break, told apart by the columns
+/// SQLite names in its message (it does not name constraints): one statement checks
+/// and writes, with no read beforehand.
+fn order_conflict(e: sqlx::Error) -> StoreError {
+    let unique = match &e {
+        sqlx::Error::Database(db) if db.message().contains("client_order_id") => {
+            Conflict::ClientOrderIdTaken
+        }
+        _ => Conflict::IdTaken,
+    };
+    super::write_error(e, unique)
 }
