@@ -1,8 +1,11 @@
-"""Draws scripts/bench's medians as an SVG bar chart: requests per second per scenario,
-one bar per backend (and the peer), on a logarithmic scale since the scenarios span two
-orders of magnitude. Standard library only.
+"""Draws scripts/bench's charts as SVG, with the standard library only.
 
-    python3 chart.py RESULTS.tsv OUT.svg
+    python3 chart.py RESULTS.tsv OUT.svg            requests per second per scenario
+    python3 chart.py --scaling SCALING.tsv OUT.svg  the Bearer check by tokens stored
+
+The first has one bar per backend (and the peer) for each scenario, on a logarithmic
+scale since the scenarios span two orders of magnitude. The second has, for each number
+of tokens stored, the p50 and p99 latency of a valid and of an unknown token.
 """
 
 import csv
@@ -64,5 +67,60 @@ def main(results, out):
         f.write("\n".join(svg) + "\n")
 
 
+SCALING_SERIES = [
+    ("valid_p50_ms", "valid token, p50", "#2f6db5"),
+    ("valid_p99_ms", "valid token, p99", "#9bbbe3"),
+    ("unknown_p50_ms", "unknown token, p50", "#d9822b"),
+    ("unknown_p99_ms", "unknown token, p99", "#f0c08f"),
+]
+
+
+def scaling(table, out):
+    with open(table, newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    bar, gap, left, width, top = 14, 14, 130, 440, 62
+    height = top + len(rows) * (len(SCALING_SERIES) * bar + gap) + 40
+    peak = max(float(r[key]) for r in rows for key, _, _ in SCALING_SERIES)
+    step = 10 ** math.floor(math.log10(peak))
+    end = math.ceil(peak / step) * step
+
+    def x(ms):
+        return left + width * ms / end
+
+    svg = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 90}" height="{height}" '
+        'font-family="sans-serif" font-size="12">',
+        '<text x="10" y="20" font-size="14" font-weight="bold">paddock: Bearer check latency (ms) '
+        'by tokens stored, SQLite</text>',
+    ]
+    tick = 0.0
+    while tick <= end + step / 2:
+        gx = x(tick)
+        svg.append(f'<line x1="{gx:.1f}" y1="{top - 8}" x2="{gx:.1f}" y2="{height - 30}" stroke="#ddd"/>')
+        svg.append(f'<text x="{gx:.1f}" y="{height - 14}" text-anchor="middle">{tick:g}</text>')
+        tick += step
+    y = top
+    for r in rows:
+        n = len(SCALING_SERIES) * bar
+        svg.append(f'<text x="10" y="{y + n / 2 + 4:.1f}">{int(r["tokens"]):,} tokens</text>')
+        for key, _, colour in SCALING_SERIES:
+            ms = float(r[key])
+            svg.append(f'<rect x="{left}" y="{y}" width="{x(ms) - left:.1f}" height="{bar - 2}" fill="{colour}"/>')
+            svg.append(f'<text x="{x(ms) + 4:.1f}" y="{y + bar - 4}">{ms:g}</text>')
+            y += bar
+        y += gap
+    lx = 10
+    for _, name, colour in SCALING_SERIES:
+        svg.append(f'<rect x="{lx}" y="30" width="10" height="10" fill="{colour}"/>')
+        svg.append(f'<text x="{lx + 14}" y="39">{escape(name)}</text>')
+        lx += 140
+    svg.append("</svg>")
+    with open(out, "w") as f:
+        f.write("\n".join(svg) + "\n")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if sys.argv[1] == "--scaling":
+        scaling(sys.argv[2], sys.argv[3])
+    else:
+        main(sys.argv[1], sys.argv[2])
