@@ -609,7 +609,7 @@ impl TradingTx for SqliteTx {
 /// and writes, with no read beforehand.
 fn order_conflict(e: sqlx::Error) -> StoreError {
     let unique = match &e {
-        sqlx::Error::Database(db) if db.message().contains("client_order_id") => {
+        sqlx::Error::Database(db) if db.message().contains("orders.client_order_id") => {
             Conflict::ClientOrderIdTaken
         }
         _ => Conflict::IdTaken,
