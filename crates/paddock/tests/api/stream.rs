@@ -88,6 +88,34 @@ async fn update(socket: &mut Socket) -> Value {
     message["data"].clone()
 }
 
+/// An idle stream is pinged every 20 seconds, so that proxies keep it open; a client
+/// that answers (tungstenite does, by itself) stays connected and still gets its
+/// updates.
+#[tokio::test]
+async fn an_idle_stream_is_pinged_every_twenty_seconds_and_stays_open() {
+    let (app, token) = trading_app().await;
+    let mut socket = listening(&app, &token).await;
+    let started = std::time::Instant::now();
+    let frame = tokio::time::timeout(Duration::from_secs(30), socket.next())
+        .await
+        .expect("a frame within 30 seconds");
+    assert!(matches!(frame, Some(Ok(Message::Ping(_)))), "{frame:?}");
+    let waited = started.elapsed();
+    assert!(
+        (Duration::from_secs(19)..Duration::from_secs(25)).contains(&waited),
+        "pinged after {waited:?}"
+    );
+    socket.flush().await.unwrap(); // the queued pong
+    let market = json!({"symbol": "AAPL", "qty": 1, "side": "buy", "type": "market",
+                        "time_in_force": "day"});
+    let order: Value = post_order(&app, &token, market).await.json().await.unwrap();
+    let new = update(&mut socket).await;
+    assert_eq!(
+        (&new["event"], &new["order"]["id"]),
+        (&json!("new"), &order["id"])
+    );
+}
+
 #[tokio::test]
 async fn every_order_event_is_one_trade_update() {
     let (app, token) = trading_app().await;
