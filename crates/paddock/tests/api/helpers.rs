@@ -299,7 +299,6 @@ impl TestApp {
     }
 }
 
-/// Asserts Alpaca's error shape, `{"code": int, "message": str}`, and returns the body.
 /// Sends a request and reads its answer's JSON body, whatever the status.
 pub trait FetchJson {
     async fn fetch_json<T: serde::de::DeserializeOwned>(self) -> T;
@@ -311,6 +310,7 @@ impl FetchJson for reqwest::RequestBuilder {
     }
 }
 
+/// Asserts Alpaca's error shape, `{"code": int, "message": str}`, and returns the body.
 pub async fn assert_alpaca_error(response: Response, status: StatusCode) -> Value {
     assert_eq!(response.status(), status, "unexpected status");
     assert_json(&response);

@@ -2,7 +2,6 @@
 //! authentication exchange, listening, one message per order event, frames of both
 //! kinds, and the stream closed when its token is revoked.
 
-use crate::helpers::FetchJson;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -12,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
-use crate::helpers::TestApp;
+use crate::helpers::{FetchJson, TestApp};
 use crate::trading::{post_order, trading_app};
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
