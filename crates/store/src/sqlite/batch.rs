@@ -153,10 +153,20 @@ pub struct GroupCommit {
 impl GroupCommit {
     /// Starts the writer task on `conn`, the store's one write connection (opened
     /// again with `options` should a failed group leave it in doubt).
-    pub fn start(options: SqliteConnectOptions, conn: SqliteConnection) -> Self {
+    ///
+    /// The task has a thread and a runtime of its own. On the server's runtime, each
+    /// of a group's statements (one round trip to the connection's thread) woke it
+    /// behind the requests queued there, and the one writer, which every write waits
+    /// for, spent a quarter of each group waiting to run (BENCHMARKS.md).
+    pub fn start(options: SqliteConnectOptions, conn: SqliteConnection) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(options, conn, queue));
-        Self { jobs }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("paddock-writer".into())
+            .spawn(move || runtime.block_on(write_batches(options, conn, queue)))?;
+        Ok(Self { jobs })
     }
 
     /// Writes `row`, returning once it is committed.
