@@ -13,7 +13,7 @@ use crate::ids::{
 };
 use crate::model::{Account, Broker, Client, ClientStatus, User};
 use crate::oauth::grant::{
-    CodeGrant, GrantSummary, NewToken, PresentedCode, Redemption, TokenGrant,
+    CodeGrant, GrantSummary, NewToken, PresentedCode, Redemption, TokenGrant, TokenIssue,
 };
 use crate::password::Email;
 use crate::secret::Digest;
@@ -239,16 +239,13 @@ pub trait GrantStore {
 /// The grant operations of a unit of work: what redeeming a code changes together.
 #[async_trait]
 pub trait GrantTx: Send {
-    /// Spends the code: of concurrent units of work presenting one code, exactly one
-    /// sees it fresh.
-    async fn spend_code(&mut self, digest: &Digest, now: DateTime<Utc>) -> StoreResult<CodeState>;
+    /// Spends the code for the token `issue` would be issued as, and records that
+    /// token's digest on it (for [`GrantTx::revoke_tokens_of_code`]): of concurrent
+    /// units of work presenting one code, exactly one sees it fresh.
+    async fn spend_code(&mut self, code: &Digest, issue: &TokenIssue) -> StoreResult<CodeState>;
 
-    /// Stores a token, as issued from the code `from_code` if given.
-    async fn insert_token(
-        &mut self,
-        token: &NewToken,
-        from_code: Option<&Digest>,
-    ) -> StoreResult<()>;
+    /// Stores a token.
+    async fn insert_token(&mut self, token: &NewToken) -> StoreResult<()>;
 
     /// Revokes every token issued from the code, and tells every node; returns their
     /// digests.

@@ -258,10 +258,10 @@ pub async fn redeem_in<T: GrantTx + ?Sized>(
     presented: &PresentedCode,
 ) -> StoreResult<Redemption> {
     let (code, now) = (&presented.code, presented.issue.issued_at);
-    Ok(match tx.spend_code(code, now).await? {
+    Ok(match tx.spend_code(code, &presented.issue).await? {
         CodeState::Fresh(grant) => match presented.decide(&grant) {
             Ok(token) => {
-                tx.insert_token(&token, Some(code)).await?;
+                tx.insert_token(&token).await?;
                 Redemption::Issued(grant)
             }
             Err(refusal) => Redemption::Refused(refusal),

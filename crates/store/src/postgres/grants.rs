@@ -5,7 +5,7 @@ use paddock_core::ids::{AccountId, BrokerId, GrantId, UserId};
 use paddock_core::model::ClientStatus;
 use paddock_core::oauth::grant::{
     AccountBinding, CodeGrant, GrantSummary, NewToken, PresentedCode, Redemption, TokenGrant,
-    redeem_in,
+    TokenIssue, redeem_in,
 };
 use paddock_core::oauth::pkce::CodeChallenge;
 use paddock_core::oauth::scope::ScopeSet;
@@ -70,13 +70,12 @@ fn account_uuids(accounts: &AccountBinding) -> StoreResult<(Option<Uuid>, Option
 async fn insert_token(
     tx: &mut Transaction<'static, Postgres>,
     token: &NewToken,
-    from_code: Option<&Digest>,
 ) -> StoreResult<()> {
     let (live, paper) = account_uuids(&token.accounts)?;
     sqlx::query(
         "INSERT INTO tokens (digest, id, client_id, user_id, scopes, live_account_id, \
-         paper_account_id, code_digest, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         paper_account_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&token.digest.as_bytes()[..])
     .bind(uuid(token.id)?)
@@ -85,7 +84,6 @@ async fn insert_token(
     .bind(token.scopes.to_string())
     .bind(live)
     .bind(paper)
-    .bind(from_code.map(|d| d.as_bytes().to_vec()))
     .bind(token.created_at)
     .bind(token.expires_at)
     .execute(&mut **tx)
@@ -130,7 +128,7 @@ impl GrantStore for PgStore {
 
     async fn insert_token(&self, token: &NewToken) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        insert_token(&mut tx, token, None).await?;
+        insert_token(&mut tx, token).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -280,16 +278,18 @@ impl GrantStore for PgStore {
 
 #[async_trait]
 impl GrantTx for PgTx {
-    async fn spend_code(&mut self, digest: &Digest, now: DateTime<Utc>) -> StoreResult<CodeState> {
+    async fn spend_code(&mut self, digest: &Digest, issue: &TokenIssue) -> StoreResult<CodeState> {
         // The conditional update is the guard: a concurrent unit of work spending the
         // same code waits for this one's row lock, then re-reads the row, finds it
         // redeemed, and updates nothing. Exactly one sees the code fresh.
         let spent = sqlx::query(
-            "UPDATE auth_codes SET redeemed_at = $1 WHERE digest = $2 AND redeemed_at IS NULL \
+            "UPDATE auth_codes SET redeemed_at = $1, token_digest = $2 \
+             WHERE digest = $3 AND redeemed_at IS NULL \
              RETURNING client_id, user_id, redirect_uri, scopes, live_account_id, \
              paper_account_id, code_challenge, created_at, expires_at",
         )
-        .bind(now)
+        .bind(issue.issued_at)
+        .bind(&issue.digest.as_bytes()[..])
         .bind(&digest.as_bytes()[..])
         .fetch_optional(&mut *self.tx)
         .await
@@ -310,12 +310,8 @@ impl GrantTx for PgTx {
         })
     }
 
-    async fn insert_token(
-        &mut self,
-        token: &NewToken,
-        from_code: Option<&Digest>,
-    ) -> StoreResult<()> {
-        insert_token(&mut self.tx, token, from_code).await
+    async fn insert_token(&mut self, token: &NewToken) -> StoreResult<()> {
+        insert_token(&mut self.tx, token).await
     }
 
     async fn revoke_tokens_of_code(
@@ -325,7 +321,8 @@ impl GrantTx for PgTx {
     ) -> StoreResult<Vec<Digest>> {
         let revoked: Vec<Vec<u8>> = sqlx::query_scalar(
             "UPDATE tokens SET revoked_at = $1 \
-             WHERE code_digest = $2 AND revoked_at IS NULL RETURNING digest",
+             WHERE digest = (SELECT token_digest FROM auth_codes WHERE digest = $2) \
+             AND revoked_at IS NULL RETURNING digest",
         )
         .bind(now)
         .bind(&code.as_bytes()[..])

@@ -407,14 +407,16 @@ impl Group {
             return Ok((rows.iter().map(|_| Ok(())).collect(), outcomes));
         }
         let mut spend = self.after_pending();
-        spend.push("UPDATE auth_codes SET redeemed_at = v.column2 FROM (");
+        spend
+            .push("UPDATE auth_codes SET redeemed_at = v.column2, token_digest = v.column3 FROM (");
         // Each code once: which of two rows `UPDATE ... FROM` takes is SQLite's choice.
         let mut seen = HashSet::new();
         let once = codes.iter().filter(|code| seen.insert(code.code));
         spend.push_values(once, |mut values, code| {
             values
                 .push_bind(code.code.as_bytes().to_vec())
-                .push_bind(ts(code.issue.issued_at));
+                .push_bind(ts(code.issue.issued_at))
+                .push_bind(code.issue.digest.as_bytes().to_vec());
         });
         spend.push(
             ") AS v WHERE auth_codes.digest = v.column1 AND auth_codes.redeemed_at IS NULL \
@@ -437,7 +439,7 @@ impl Group {
             };
             outcomes[first] = Some(match codes[first].decide(&grant) {
                 Ok(token) => {
-                    tokens.push((token, digest));
+                    tokens.push(token);
                     Redemption::Issued(grant)
                 }
                 Err(refusal) => Redemption::Refused(refusal),
@@ -445,7 +447,7 @@ impl Group {
         }
         if !tokens.is_empty() {
             let mut insert = self.after_pending();
-            push_tokens_insert(&mut insert, tokens.iter().map(|(t, code)| (t, Some(code))));
+            push_tokens_insert(&mut insert, &tokens);
             insert
                 .build()
                 .execute(self.conn()?)
@@ -463,7 +465,7 @@ impl Group {
         let mut results = Vec::with_capacity(rows.len());
         for row in rows {
             let result = match row {
-                Grant::Token(token) => insert_token(conn, token, None).await,
+                Grant::Token(token) => insert_token(conn, token).await,
                 Grant::Code(digest, grant) => insert_code(conn, digest, grant).await,
             };
             // Anything else (a full disk, an I/O error) may have rolled the
@@ -483,7 +485,7 @@ fn push_inserts(sql: &mut QueryBuilder<Sqlite>, rows: &[Grant]) {
     let tokens: Vec<_> = rows
         .iter()
         .filter_map(|row| match row {
-            Grant::Token(token) => Some((token, None)),
+            Grant::Token(token) => Some(token),
             Grant::Code(..) => None,
         })
         .collect();

@@ -5,7 +5,7 @@ use paddock_core::ids::{AccountId, GrantId, UserId};
 use paddock_core::model::ClientStatus;
 use paddock_core::oauth::grant::{
     AccountBinding, CodeGrant, GrantSummary, NewToken, PresentedCode, Redemption, TokenGrant,
-    redeem_in,
+    TokenIssue, redeem_in,
 };
 use paddock_core::oauth::pkce::CodeChallenge;
 use paddock_core::oauth::scope::ScopeSet;
@@ -87,18 +87,17 @@ pub(super) fn push_codes_insert<'a>(
     });
 }
 
-/// Appends `INSERT INTO tokens` of `tokens`, each with the code it was issued from,
-/// one row each, to `insert`: the one statement that writes tokens, alone or in a
-/// group (batch.rs).
+/// Appends `INSERT INTO tokens` of `tokens`, one row each, to `insert`: the one
+/// statement that writes tokens, alone or in a group (batch.rs).
 pub(super) fn push_tokens_insert<'a>(
     insert: &mut QueryBuilder<Sqlite>,
-    tokens: impl IntoIterator<Item = (&'a NewToken, Option<&'a Digest>)>,
+    tokens: impl IntoIterator<Item = &'a NewToken>,
 ) {
     insert.push(
         "INSERT INTO tokens (digest, id, client_id, user_id, scopes, live_account_id, \
-         paper_account_id, code_digest, created_at, expires_at) ",
+         paper_account_id, created_at, expires_at) ",
     );
-    insert.push_values(tokens, |mut values, (token, from_code)| {
+    insert.push_values(tokens, |mut values, token| {
         values
             .push_bind(token.digest.as_bytes().to_vec())
             .push_bind(token.id.to_string())
@@ -107,7 +106,6 @@ pub(super) fn push_tokens_insert<'a>(
             .push_bind(token.scopes.to_string())
             .push_bind(token.accounts.live().map(|a| a.to_string()))
             .push_bind(token.accounts.paper().map(|a| a.to_string()))
-            .push_bind(from_code.map(|d| d.as_bytes().to_vec()))
             .push_bind(ts(token.created_at))
             .push_bind(token.expires_at.map(ts));
     });
@@ -133,10 +131,9 @@ pub(super) async fn insert_code(
 pub(super) async fn insert_token(
     executor: &mut SqliteConnection,
     token: &NewToken,
-    from_code: Option<&Digest>,
 ) -> StoreResult<()> {
     let mut insert = QueryBuilder::new("");
-    push_tokens_insert(&mut insert, [(token, from_code)]);
+    push_tokens_insert(&mut insert, [token]);
     let done = insert.build().execute(&mut *executor).await;
     match done {
         Ok(_) => Ok(()),
@@ -348,13 +345,15 @@ impl GrantStore for SqliteStore {
 
 #[async_trait]
 impl GrantTx for SqliteTx {
-    async fn spend_code(&mut self, digest: &Digest, now: DateTime<Utc>) -> StoreResult<CodeState> {
+    async fn spend_code(&mut self, digest: &Digest, issue: &TokenIssue) -> StoreResult<CodeState> {
         let spent = sqlx::query(
-            "UPDATE auth_codes SET redeemed_at = $1 WHERE digest = $2 AND redeemed_at IS NULL \
+            "UPDATE auth_codes SET redeemed_at = $1, token_digest = $2 \
+             WHERE digest = $3 AND redeemed_at IS NULL \
              RETURNING client_id, user_id, redirect_uri, scopes, live_account_id, \
              paper_account_id, code_challenge, created_at, expires_at",
         )
-        .bind(ts(now))
+        .bind(ts(issue.issued_at))
+        .bind(&issue.digest.as_bytes()[..])
         .bind(&digest.as_bytes()[..])
         .fetch_optional(&mut *self.tx)
         .await
@@ -375,12 +374,8 @@ impl GrantTx for SqliteTx {
         })
     }
 
-    async fn insert_token(
-        &mut self,
-        token: &NewToken,
-        from_code: Option<&Digest>,
-    ) -> StoreResult<()> {
-        insert_token(&mut self.tx, token, from_code).await
+    async fn insert_token(&mut self, token: &NewToken) -> StoreResult<()> {
+        insert_token(&mut self.tx, token).await
     }
 
     async fn revoke_tokens_of_code(
@@ -390,7 +385,8 @@ impl GrantTx for SqliteTx {
     ) -> StoreResult<Vec<Digest>> {
         let revoked: Vec<Vec<u8>> = sqlx::query_scalar(
             "UPDATE tokens SET revoked_at = $1 \
-             WHERE code_digest = $2 AND revoked_at IS NULL RETURNING digest",
+             WHERE digest = (SELECT token_digest FROM auth_codes WHERE digest = $2) \
+             AND revoked_at IS NULL RETURNING digest",
         )
         .bind(ts(now))
         .bind(&code.as_bytes()[..])

@@ -188,12 +188,10 @@ pub async fn a_dropped_unit_of_work_changes_nothing(b: &Backend) {
     {
         let mut tx = store.begin().await.unwrap();
         assert!(matches!(
-            tx.spend_code(&code, at(1)).await.unwrap(),
+            tx.spend_code(&code, &issue("dropped", 1)).await.unwrap(),
             CodeState::Fresh(_)
         ));
-        tx.insert_token(&g.token("dropped", 1, None), Some(&code))
-            .await
-            .unwrap();
+        tx.insert_token(&g.token("dropped", 1, None)).await.unwrap();
         tx.revoke_tokens_of_code(&code, at(1)).await.unwrap();
     }
     assert!(store.token(&Digest::of("dropped")).await.unwrap().is_none());
@@ -201,7 +199,7 @@ pub async fn a_dropped_unit_of_work_changes_nothing(b: &Backend) {
     let mut tx = store.begin().await.unwrap();
     assert!(
         matches!(
-            tx.spend_code(&code, at(2)).await.unwrap(),
+            tx.spend_code(&code, &issue("t", 2)).await.unwrap(),
             CodeState::Fresh(_)
         ),
         "still fresh"
@@ -209,11 +207,13 @@ pub async fn a_dropped_unit_of_work_changes_nothing(b: &Backend) {
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
     assert!(matches!(
-        tx.spend_code(&code, at(3)).await.unwrap(),
+        tx.spend_code(&code, &issue("t", 3)).await.unwrap(),
         CodeState::Spent
     ));
     assert!(matches!(
-        tx.spend_code(&Digest::of("never"), at(3)).await.unwrap(),
+        tx.spend_code(&Digest::of("never"), &issue("t", 3))
+            .await
+            .unwrap(),
         CodeState::Unknown
     ));
 }
@@ -342,7 +342,9 @@ pub async fn expired_codes_are_purged(b: &Backend) {
     assert_eq!(store.purge_codes(at(10_000)).await.unwrap(), 2);
     let mut tx = store.begin().await.unwrap();
     assert!(matches!(
-        tx.spend_code(&Digest::of("b"), at(0)).await.unwrap(),
+        tx.spend_code(&Digest::of("b"), &issue("t", 0))
+            .await
+            .unwrap(),
         CodeState::Unknown
     ));
 }
@@ -408,12 +410,15 @@ pub async fn grants_written_at_once_fail_only_where_they_are_wrong(b: &Backend) 
     let mut tx = store.begin().await.unwrap();
     for i in (3..60).step_by(6) {
         let code = tx
-            .spend_code(&Digest::of(&format!("c{i}")), at(100))
+            .spend_code(&Digest::of(&format!("c{i}")), &issue("t", 100))
             .await
             .unwrap();
         assert!(matches!(code, CodeState::Fresh(_)), "code {i}");
     }
-    let never = tx.spend_code(&Digest::of("c2"), at(100)).await.unwrap();
+    let never = tx
+        .spend_code(&Digest::of("c2"), &issue("t", 100))
+        .await
+        .unwrap();
     assert!(matches!(never, CodeState::Unknown));
     // SQLite has one writer: the writes below wait for this unit of work to end.
     drop(tx);
