@@ -271,18 +271,24 @@ mod tests {
 
     use super::*;
 
+    /// A database at `path` as an older paddock left it: migrated up to `version`.
+    async fn migrated_to(path: &Path, version: i64) -> SqlitePool {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        MIGRATOR.run_to(version, &pool).await.unwrap();
+        pool
+    }
+
     /// A database from before cash was kept in billionths: its text cash becomes the
     /// same amount, exactly.
     #[tokio::test]
     async fn text_cash_is_migrated_to_exact_billionths() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .foreign_keys(true);
-        let pool = SqlitePool::connect_with(options).await.unwrap();
-        MIGRATOR.run_to(2, &pool).await.unwrap();
+        let pool = migrated_to(&path, 2).await;
         sqlx::raw_sql(
             "INSERT INTO users VALUES ('09d8585a-f555-4574-8b8f-9c425a3a76d8', 'a@b.c', 'x', \
              '2026-01-01T00:00:00.000000Z');
@@ -309,12 +315,7 @@ mod tests {
     async fn a_code_spent_before_the_link_moved_still_revokes_its_token() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .foreign_keys(true);
-        let pool = SqlitePool::connect_with(options).await.unwrap();
-        MIGRATOR.run_to(7, &pool).await.unwrap();
+        let pool = migrated_to(&path, 7).await;
         let (code, token) = (Digest::of("old code"), Digest::of("old token"));
         sqlx::query(
             "INSERT INTO users VALUES ('09d8585a-f555-4574-8b8f-9c425a3a76d8', 'a@b.c', 'x', \
@@ -348,7 +349,10 @@ mod tests {
         let store = SqliteStore::open(&path).await.unwrap();
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let mut tx = store.begin().await.unwrap();
-        assert_eq!(tx.revoke_tokens_of_code(&code, now).await.unwrap(), vec![token]);
+        assert_eq!(
+            tx.revoke_tokens_of_code(&code, now).await.unwrap(),
+            vec![token]
+        );
         tx.commit().await.unwrap();
         let revoked = store.token(&token).await.unwrap().unwrap();
         assert_eq!(revoked.revoked_at, Some(now));
