@@ -266,7 +266,7 @@ async fn must_exist(
 #[cfg(test)]
 mod tests {
     use paddock_core::secret::Digest;
-    use paddock_core::store::{AccountStore, GrantStore, GrantTx, ThrottleStore};
+    use paddock_core::store::{AccountStore, GrantStore, ThrottleStore};
     use paddock_core::throttle::ThrottleWindow;
 
     use super::*;
