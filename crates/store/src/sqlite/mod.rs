@@ -50,10 +50,6 @@ impl Drop for SqliteStore {
     }
 }
 
-/// The most of the database file mapped into memory (256 MiB); past it, pages are read
-/// with read calls as before.
-const MMAP_BYTES: &str = "268435456";
-
 /// How often the WAL is checkpointed beside the writer.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
@@ -100,11 +96,6 @@ impl SqliteStore {
             // halfway undoes only itself) in memory rather than in a temporary file:
             // it is never needed after a crash.
             .pragma("temp_store", "memory")
-            // Pages are read from a mapping of the file rather than copied in by a
-            // read call each. Every write (group commits hundreds a second) makes
-            // each reader drop its page cache at its next transaction, so readers
-            // fetch most pages afresh. Writes still go through write calls.
-            .pragma("mmap_size", MMAP_BYTES)
             .busy_timeout(Duration::from_secs(10));
         let cannot_connect = |e: sqlx::Error| OpenError::Connect {
             path: shown.clone(),
@@ -265,6 +256,8 @@ async fn must_exist(
 
 #[cfg(test)]
 mod tests {
+    use paddock_core::ids::{ClientId, GrantId};
+    use paddock_core::oauth::grant::{PresentedCode, TokenIssue};
     use paddock_core::secret::Digest;
     use paddock_core::store::{AccountStore, GrantStore, ThrottleStore};
     use paddock_core::throttle::ThrottleWindow;
@@ -358,6 +351,42 @@ mod tests {
         assert_eq!(revoked.revoked_at, Some(now));
     }
 
+    /// A code presented for redemption whose requester gave up while it waited, and
+    /// that then formed a group alone: the group still ends its transaction, so that
+    /// the next unit of work can begin one.
+    #[tokio::test]
+    async fn a_redemption_abandoned_alone_in_its_group_leaves_the_writer_usable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db")).await.unwrap();
+        let held = store.begin().await.unwrap();
+        let presented = PresentedCode {
+            code: Digest::of("a code nobody waits for"),
+            client_id: ClientId::parse("dfb6e06fcdb65cb9034ac9c8dcbe027f").unwrap(),
+            redirect_uri: "http://localhost/cb".into(),
+            code_verifier: None,
+            issue: TokenIssue {
+                id: GrantId::timed(),
+                digest: Digest::of("its token"),
+                issued_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+                expires_at: None,
+            },
+        };
+        let gave_up =
+            tokio::time::timeout(Duration::from_millis(50), store.redeem_code(presented)).await;
+        assert!(
+            gave_up.is_err(),
+            "the writer was held, so the redemption waited"
+        );
+        held.commit().await.unwrap();
+        // The writer takes the abandoned redemption as a group of its own.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let window = ThrottleWindow {
+            started: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            failures: 1,
+        };
+        assert!(store.save_throttle("after", &window, None).await.unwrap());
+    }
+
     #[tokio::test]
     async fn every_commit_is_synced() {
         let dir = tempfile::tempdir().unwrap();
@@ -370,17 +399,6 @@ mod tests {
             level, 2,
             "synchronous=FULL: an answered revocation survives power loss"
         );
-    }
-
-    #[tokio::test]
-    async fn readers_map_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("s.db")).await.unwrap();
-        let mapped: i64 = sqlx::query_scalar("PRAGMA mmap_size")
-            .fetch_one(&store.reads)
-            .await
-            .unwrap();
-        assert_eq!(mapped.to_string(), MMAP_BYTES);
     }
 
     /// A few pages written reach the database file itself within moments: SQLite's
