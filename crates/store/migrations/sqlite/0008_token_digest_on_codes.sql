@@ -1,7 +1,7 @@
 -- A spent code names the token issued from it, so that a replayed code can revoke
 -- that token (RFC 9700 §4.5). This link was a column of tokens with an index of its
--- own: every redemption then wrote a page of that index at a random place, as many
--- as the code's own row. The code's row is written by the redemption anyway.
+-- own, so every redemption also wrote a page of that index at a random place; the
+-- code's row is written by the redemption anyway.
 ALTER TABLE auth_codes ADD COLUMN token_digest BLOB;
 
 UPDATE auth_codes

@@ -372,6 +372,8 @@ impl Group {
             self.pending.push("RELEASE unit");
             self.kept.extend(keep);
         }
+        // Also a group with nothing to write (its redemptions' requesters all gone)
+        // ends the transaction it began.
         if !committed {
             self.pending.push("COMMIT");
         }
@@ -392,21 +394,24 @@ impl Group {
         codes: &[&PresentedCode],
         units_follow: bool,
     ) -> StoreResult<(Vec<StoreResult<()>>, Vec<Option<Redemption>>, bool)> {
-        let rows_last = codes.is_empty() && !units_follow;
+        let mut outcomes: Vec<Option<Redemption>> = codes.iter().map(|_| None).collect();
+        // Nothing follows the statement about to be sent: no unit waits, and every
+        // code is decided (none at all, before the codes are spent).
+        let last =
+            |outcomes: &[Option<Redemption>]| !units_follow && outcomes.iter().all(Option::is_some);
+        let mut committed = false;
         if !rows.is_empty() {
             let mut sql = self.after_pending();
             push_inserts(&mut sql, rows);
-            if rows_last {
+            if last(&outcomes) {
                 sql.push("COMMIT");
+                committed = true;
             }
             sql.build().execute(self.conn()?).await.map_err(backend)?;
         }
         let results = rows.iter().map(|_| Ok(())).collect();
-        let mut outcomes: Vec<Option<Redemption>> = codes.iter().map(|_| None).collect();
         if codes.is_empty() {
-            // A group of nothing (its redemptions' requesters all gone) still ends
-            // its transaction: committed is false when there was no row.
-            return Ok((results, outcomes, rows_last && !rows.is_empty()));
+            return Ok((results, outcomes, committed));
         }
         let mut spend = self.after_pending();
         spend
@@ -447,11 +452,10 @@ impl Group {
                 Err(refusal) => Redemption::Refused(refusal),
             });
         }
-        let mut committed = false;
         if !tokens.is_empty() {
             let mut insert = self.after_pending();
             push_tokens_insert(&mut insert, &tokens);
-            if !units_follow && outcomes.iter().all(Option::is_some) {
+            if last(&outcomes) {
                 insert.push("; COMMIT");
                 committed = true;
             }
