@@ -5,6 +5,11 @@
 //! carries at least 128 random bits, so a fast hash is enough and a lookup by digest
 //! is a single indexed read). Tokens and codes carry a recognisable prefix so that a
 //! leaked one can be found by secret scanners.
+//!
+//! Tokens and codes also begin with the time they were made, and so do their digests
+//! (see [`Digest::of_stamped`]): the store's index of them then grows at its end, one
+//! page written for many new ones, where random digests would each write a page of
+//! their own at a random place.
 
 use std::fmt;
 
@@ -21,6 +26,26 @@ pub struct Digest([u8; 32]);
 impl Digest {
     pub fn of(secret: &str) -> Self {
         Self(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// The digest of a stamped secret (`prefix`, then the base64url of an 8-byte
+    /// stamp and 32 random bytes): the stamp, then the first 24 bytes of the secret's
+    /// SHA-256. Digests of secrets made later sort later, and 192 bits of hash still
+    /// stand between a digest and its secret. A secret of the older form (no stamp,
+    /// 43 characters after the prefix) keeps its plain SHA-256, as it was stored.
+    fn of_stamped(secret: &str, prefix: &str) -> Self {
+        let hash = Self::of(secret);
+        let body = secret.strip_prefix(prefix).unwrap_or(secret);
+        if body.len() != STAMPED_LEN {
+            return hash;
+        }
+        let Ok(bytes) = URL_SAFE_NO_PAD.decode(body) else {
+            return hash;
+        };
+        let mut stamped = [0u8; 32];
+        stamped[..STAMP_BYTES].copy_from_slice(&bytes[..STAMP_BYTES]);
+        stamped[STAMP_BYTES..].copy_from_slice(&hash.0[..32 - STAMP_BYTES]);
+        Self(stamped)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
@@ -50,6 +75,9 @@ impl fmt::Debug for Digest {
 
 macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident) => {
+        secret_type!($(#[$doc])* $name, Digest::of);
+    };
+    ($(#[$doc:meta])* $name:ident, $digest:expr) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq)]
         pub struct $name(String);
@@ -61,7 +89,7 @@ macro_rules! secret_type {
             }
 
             pub fn digest(&self) -> Digest {
-                Digest::of(&self.0)
+                ($digest)(self.0.as_str())
             }
         }
 
@@ -83,12 +111,17 @@ secret_type!(
     BrokerSecret
 );
 secret_type!(
-    /// A bearer access token: `pdk_at_` and 43 base64url characters (256 random bits).
-    AccessToken
+    /// A bearer access token: `pdk_at_` and 54 base64url characters (a stamp of the
+    /// time it was made, then 256 random bits). Tokens of the older form, 43 characters
+    /// without the stamp, are still accepted.
+    AccessToken,
+    |s: &str| Digest::of_stamped(s, AccessToken::PREFIX)
 );
 secret_type!(
-    /// An authorization code: `pdk_ac_` and 43 base64url characters (256 random bits).
-    AuthCode
+    /// An authorization code: `pdk_ac_` and 54 base64url characters (a stamp, then 256
+    /// random bits); codes of the older 43-character form are still accepted.
+    AuthCode,
+    |s: &str| Digest::of_stamped(s, AuthCode::PREFIX)
 );
 
 secret_type!(
@@ -121,12 +154,36 @@ fn random_prefixed(rng: &mut (impl CryptoRng + ?Sized), prefix: &str) -> String 
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// Bytes of a stamped secret's stamp: those of a UUIDv7 that carry its time (48 bits of
+/// milliseconds, then a counter that keeps one process's stamps in order).
+const STAMP_BYTES: usize = 8;
+/// Base64url characters of a stamped secret after its prefix: a stamp and 32 random bytes.
+const STAMPED_LEN: usize = 54;
+/// Base64url characters of a secret of the older form: 32 random bytes.
+const UNSTAMPED_LEN: usize = 43;
+
+fn random_stamped(rng: &mut (impl CryptoRng + ?Sized), prefix: &str) -> String {
+    let mut bytes = [0u8; STAMP_BYTES + 32];
+    bytes[..STAMP_BYTES].copy_from_slice(&uuid::Uuid::now_v7().as_bytes()[..STAMP_BYTES]);
+    rng.fill_bytes(&mut bytes[STAMP_BYTES..]);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn is_base64url(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 fn is_prefixed(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix)
+        .is_some_and(|rest| rest.len() == UNSTAMPED_LEN && is_base64url(rest))
+}
+
+/// A stamped secret, or one of the older unstamped form.
+fn is_stamped_or_older(s: &str, prefix: &str) -> bool {
     s.strip_prefix(prefix).is_some_and(|rest| {
-        rest.len() == 43
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        (rest.len() == STAMPED_LEN && URL_SAFE_NO_PAD.decode(rest).is_ok())
+            || (rest.len() == UNSTAMPED_LEN && is_base64url(rest))
     })
 }
 
@@ -158,11 +215,11 @@ impl AccessToken {
     const PREFIX: &'static str = "pdk_at_";
 
     pub fn generate(rng: &mut (impl CryptoRng + ?Sized)) -> Self {
-        Self(random_prefixed(rng, Self::PREFIX))
+        Self(random_stamped(rng, Self::PREFIX))
     }
 
     pub fn parse(s: &str) -> Result<Self, MalformedSecret> {
-        is_prefixed(s, Self::PREFIX)
+        is_stamped_or_older(s, Self::PREFIX)
             .then(|| Self(s.to_owned()))
             .ok_or(MalformedSecret("access token"))
     }
@@ -172,11 +229,11 @@ impl AuthCode {
     const PREFIX: &'static str = "pdk_ac_";
 
     pub fn generate(rng: &mut (impl CryptoRng + ?Sized)) -> Self {
-        Self(random_prefixed(rng, Self::PREFIX))
+        Self(random_stamped(rng, Self::PREFIX))
     }
 
     pub fn parse(s: &str) -> Result<Self, MalformedSecret> {
-        is_prefixed(s, Self::PREFIX)
+        is_stamped_or_older(s, Self::PREFIX)
             .then(|| Self(s.to_owned()))
             .ok_or(MalformedSecret("authorization code"))
     }
@@ -269,6 +326,65 @@ mod tests {
         assert!(!seed.accepts(&seed.form_token(None), Some(&session)));
         let another = SessionToken::generate(rng);
         assert!(!seed.accepts(&seed.form_token(Some(&another)), Some(&session)));
+    }
+
+    #[test]
+    fn a_stamped_digest_is_the_stamp_then_most_of_the_hash() {
+        let token = AccessToken::generate(&mut rand::rng());
+        let body = URL_SAFE_NO_PAD
+            .decode(&token.expose()[AccessToken::PREFIX.len()..])
+            .expect("base64url");
+        assert_eq!(body.len(), STAMP_BYTES + 32);
+        let digest = token.digest();
+        assert_eq!(digest.as_bytes()[..STAMP_BYTES], body[..STAMP_BYTES]);
+        assert_eq!(
+            digest.as_bytes()[STAMP_BYTES..],
+            Digest::of(token.expose()).as_bytes()[..32 - STAMP_BYTES]
+        );
+    }
+
+    #[test]
+    fn secrets_made_later_have_digests_that_sort_later() {
+        let rng = &mut rand::rng();
+        let mut last = [0u8; STAMP_BYTES];
+        for i in 0..2_000 {
+            let digest = if i % 2 == 0 {
+                AccessToken::generate(rng).digest()
+            } else {
+                AuthCode::generate(rng).digest()
+            };
+            let stamp: [u8; STAMP_BYTES] = digest.as_bytes()[..STAMP_BYTES].try_into().unwrap();
+            assert!(stamp >= last, "stamp {i} went back");
+            last = stamp;
+        }
+    }
+
+    #[test]
+    fn secrets_of_the_older_form_keep_their_plain_digest() {
+        let older = format!("{}{}", AccessToken::PREFIX, "A".repeat(UNSTAMPED_LEN));
+        let token = AccessToken::parse(&older).expect("still accepted");
+        assert_eq!(token.digest(), Digest::of(&older));
+        let older = format!("{}{}", AuthCode::PREFIX, "b".repeat(UNSTAMPED_LEN));
+        assert_eq!(
+            AuthCode::parse(&older).unwrap().digest(),
+            Digest::of(&older)
+        );
+    }
+
+    #[test]
+    fn only_the_two_lengths_of_canonical_base64url_parse() {
+        let ok = AccessToken::generate(&mut rand::rng());
+        let body = &ok.expose()[AccessToken::PREFIX.len()..];
+        for bad in [
+            format!("{}{}", AccessToken::PREFIX, &body[1..]),
+            format!("{}{body}A", AccessToken::PREFIX),
+            // The last character of 40 bytes carries 2 bits; others set are not canonical.
+            format!("{}{}B", AccessToken::PREFIX, &body[..STAMPED_LEN - 1]),
+            format!("{}{}=", AccessToken::PREFIX, &body[..STAMPED_LEN - 1]),
+            format!("{}{}", AuthCode::PREFIX, body),
+        ] {
+            assert!(AccessToken::parse(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

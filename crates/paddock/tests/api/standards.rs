@@ -639,6 +639,45 @@ async fn revoking_another_clients_token_changes_nothing() {
     );
 }
 
+/// Tokens issued before tokens began with their time (43 characters after the prefix,
+/// stored as their plain SHA-256) keep working after an upgrade, until revoked.
+#[tokio::test]
+async fn a_token_of_the_older_form_works_until_revoked() {
+    use paddock_core::oauth::grant::NewToken;
+    use paddock_core::secret::{AccessToken, Digest};
+
+    let app = spawn_app().await;
+    let c = &app.fx.client;
+    let issued = app.token_for(c, app.fx.paper, "").await;
+    assert_eq!(issued.len(), "pdk_at_".len() + 54, "{issued}");
+    let digest = AccessToken::parse(&issued).unwrap().digest();
+    let grant = app.store.token(&digest).await.unwrap().unwrap();
+    let older = format!("pdk_at_{}", "0lder-token_".repeat(4).get(..43).unwrap());
+    app.store
+        .insert_token(&NewToken {
+            id: paddock_core::ids::GrantId::timed(),
+            digest: Digest::of(&older),
+            client_id: grant.client_id,
+            user_id: grant.user_id,
+            scopes: grant.scopes,
+            accounts: grant.accounts,
+            created_at: grant.created_at,
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+
+    let status = app.get_account(Env::Paper, &older).await.status();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.introspect_as_client(c, &older).await["active"], true);
+    app.revoke_as(c, &older).await;
+    let status = app.get_account(Env::Paper, &older).await.status();
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.introspect_as_client(c, &older).await["active"], false);
+    // The token issued beside it is untouched.
+    assert_eq!(app.introspect_as_client(c, &issued).await["active"], true);
+}
+
 #[tokio::test]
 async fn revocation_answers_200_for_revoked_unknown_and_malformed_tokens() {
     let app = spawn_app().await;
