@@ -6,7 +6,7 @@ use paddock_core::env::Env;
 use paddock_core::ids::{AccountId, BrokerId, BrokerKeyId, ClientId, UserId};
 use paddock_core::model::{Account, Broker, Client, ClientStatus, User};
 use paddock_core::oauth::redirect::RedirectUri;
-use paddock_core::password::{Email, Password, PasswordHash};
+use paddock_core::password::{Email, PasswordHash};
 use paddock_core::secret::{BrokerSecret, ClientSecret};
 use paddock_core::store::Store;
 use rust_decimal::Decimal;
@@ -18,6 +18,10 @@ pub const BROKER_SECRET: &str = "4cd51201f5a4802abd1d46c8f167e720a5ff985a";
 pub const USER_ID: UserId = UserId::from_uuid(uuid!("09d8585a-f555-4574-8b8f-9c425a3a76d8"));
 pub const USER_EMAIL: &str = "demo@paddock.local";
 pub const USER_PASSWORD: &str = "paddock-demo";
+/// The argon2id hash of [`USER_PASSWORD`] (argon2's default parameters), made once: the
+/// password is public, and hashing it at every fresh start was half of that start's
+/// time (about 50 ms of 90).
+const USER_PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$QIIY4lregXb4cLtppwamVA$bNpBnIRrrLlwJoNKBx/gasQhKW0g2q71TaaP64KgSyI";
 pub const LIVE_ACCOUNT_ID: AccountId =
     AccountId::from_uuid(uuid!("ab6cde63-e019-460a-a418-5aa347549646"));
 pub const PAPER_ACCOUNT_ID: AccountId =
@@ -48,8 +52,7 @@ pub async fn seed(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()> {
             .await?;
     }
     if store.user(USER_ID).await?.is_none() {
-        let password = fixed("password", Password::new(USER_PASSWORD.into()))?;
-        let hash = tokio::task::spawn_blocking(move || PasswordHash::new(&password)).await??;
+        let hash = PasswordHash::from_stored(USER_PASSWORD_HASH.to_owned());
         store
             .create_user(&User {
                 id: USER_ID,
@@ -174,4 +177,18 @@ Walk-through (the README has the same steps):
    curl -s -X DELETE -u {BROKER_KEY_ID}:{BROKER_SECRET} {base}/v1/oauth/token/$TOKEN
 "#
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paddock_core::password::Password;
+
+    #[test]
+    fn the_stored_hash_is_that_of_the_demo_password() {
+        let hash = PasswordHash::from_stored(USER_PASSWORD_HASH.to_owned());
+        let password = |p: &str| Password::new(p.to_owned()).expect("a valid password");
+        assert!(hash.verify(&password(USER_PASSWORD)));
+        assert!(!hash.verify(&password("paddock-demo2")));
+    }
 }
