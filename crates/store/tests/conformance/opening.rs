@@ -1,8 +1,10 @@
 //! Opening a PostgreSQL store: nodes starting together, a schema newer than the
-//! binary, a database that does not answer.
+//! binary, a schema an older paddock left, a database that does not answer.
 
 use std::time::{Duration, Instant};
 
+use chrono::DateTime;
+use paddock_core::secret::Digest;
 use paddock_store::{DatabaseUrl, OpenError, PgOptions, PgStore, open};
 
 use super::{SchemaGuard, postgres_base};
@@ -90,4 +92,74 @@ async fn a_silent_postgres_fails_fast_without_showing_the_password() {
         }
     });
     open_fails_fast_and_redacted(port).await;
+}
+
+/// A schema from before a spent code named its token (migrations 1 to 5, with a token
+/// that names its code): once migrated, a replay of that code still revokes the token.
+#[tokio::test]
+async fn a_postgres_code_spent_before_the_link_moved_still_revokes_its_token() {
+    let Some(base) = postgres_base() else {
+        return;
+    };
+    let guard = SchemaGuard::create(&base).await;
+    let migrations = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres");
+    let older = sqlx::migrate::Migrator::new(std::path::Path::new(migrations))
+        .await
+        .unwrap();
+    let pool = sqlx::PgPool::connect(&guard.url()).await.unwrap();
+    older.run_to(5, &pool).await.unwrap();
+    let (code, token) = (Digest::of("old code"), Digest::of("old token"));
+    sqlx::raw_sql(
+        "INSERT INTO users VALUES ('09d8585a-f555-4574-8b8f-9c425a3a76d8', 'a@b.c', 'x', \
+         '2026-01-01T00:00:00Z');
+         INSERT INTO brokers VALUES ('d88d3021-ad15-44bd-a504-8b62ea7306ff', 'B', \
+         'BK4OLDFU9OHK0DHWEBVR', sha256('b'), '2026-01-01T00:00:00Z');
+         INSERT INTO accounts (id, user_id, broker_id, env, account_number, cash, created_at) \
+         VALUES ('eb5e157c-f03e-4671-a464-6a0649a4542f', \
+         '09d8585a-f555-4574-8b8f-9c425a3a76d8', 'd88d3021-ad15-44bd-a504-8b62ea7306ff', \
+         'paper', 'PA1', 0, '2026-01-01T00:00:00Z');
+         INSERT INTO clients VALUES ('dfb6e06fcdb65cb9034ac9c8dcbe027f', \
+         'd88d3021-ad15-44bd-a504-8b62ea7306ff', sha256('c'), 'App', '', 'https://a.example', \
+         'https://a.example', 'https://a.example', 'ACTIVE', ARRAY['http://localhost/cb'], \
+         false, '2026-01-01T00:00:00Z');",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO auth_codes (digest, client_id, user_id, redirect_uri, scopes, \
+         paper_account_id, created_at, expires_at, redeemed_at) VALUES ($1, \
+         'dfb6e06fcdb65cb9034ac9c8dcbe027f', '09d8585a-f555-4574-8b8f-9c425a3a76d8', \
+         'http://localhost/cb', 'trading', 'eb5e157c-f03e-4671-a464-6a0649a4542f', \
+         '2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z', '2026-01-01T00:00:01Z')",
+    )
+    .bind(&code.as_bytes()[..])
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO tokens (digest, id, client_id, user_id, scopes, paper_account_id, \
+         code_digest, created_at) VALUES ($1, '0193c2a4-7f00-7000-8000-000000000001', \
+         'dfb6e06fcdb65cb9034ac9c8dcbe027f', '09d8585a-f555-4574-8b8f-9c425a3a76d8', \
+         'trading', 'eb5e157c-f03e-4671-a464-6a0649a4542f', $2, '2026-01-01T00:00:01Z')",
+    )
+    .bind(&token.as_bytes()[..])
+    .bind(&code.as_bytes()[..])
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let store = open(&DatabaseUrl::parse(&guard.url()).unwrap())
+        .await
+        .unwrap();
+    let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.revoke_tokens_of_code(&code, now).await.unwrap(),
+        vec![token]
+    );
+    tx.commit().await.unwrap();
+    let revoked = store.token(&token).await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(now));
 }
