@@ -1,10 +1,10 @@
 //! Secrets: client and broker secrets, access tokens and authorization codes.
 //!
 //! Each is a newtype whose `Debug` prints `[redacted]`, so a secret cannot reach a log
-//! by accident. The store keeps only a [`Digest`] of each (SHA-256: every secret here
-//! carries at least 128 random bits, so a fast hash is enough and a lookup by digest
-//! is a single indexed read). Tokens and codes carry a recognisable prefix so that a
-//! leaked one can be found by secret scanners.
+//! by accident. The store keeps only a [`Digest`] of each (built on SHA-256: every
+//! secret here carries at least 128 random bits, so a fast hash is enough and a lookup
+//! by digest is a single indexed read). Tokens and codes carry a recognisable prefix so
+//! that a leaked one can be found by secret scanners.
 //!
 //! Tokens and codes also begin with the time they were made, and so do their digests
 //! (see [`Digest::of_stamped`]): the store's index of them then grows at its end, one
@@ -19,7 +19,8 @@ use rand::CryptoRng;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
-/// SHA-256 of a secret: what the store keeps instead of the secret.
+/// What the store keeps instead of a secret: its SHA-256, or for a stamped token or
+/// code, its stamp and then most of its SHA-256 ([`Digest::of_stamped`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Digest([u8; 32]);
 
@@ -35,7 +36,9 @@ impl Digest {
     /// 43 characters after the prefix) keeps its plain SHA-256, as it was stored.
     fn of_stamped(secret: &str, prefix: &str) -> Self {
         let hash = Self::of(secret);
-        let body = secret.strip_prefix(prefix).unwrap_or(secret);
+        let Some(body) = secret.strip_prefix(prefix) else {
+            return hash;
+        };
         if body.len() != STAMPED_LEN {
             return hash;
         }
@@ -68,8 +71,9 @@ impl Digest {
 
 impl fmt::Debug for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // A prefix is enough to tell digests apart in a debug print.
-        write!(f, "Digest({}…)", hex::encode(&self.0[..4]))
+        // Four bytes of hash are enough to tell digests apart in a debug print (the
+        // first four of a stamped digest are those of every token of the same minute).
+        write!(f, "Digest(…{})", hex::encode(&self.0[28..]))
     }
 }
 
@@ -154,8 +158,9 @@ fn random_prefixed(rng: &mut (impl CryptoRng + ?Sized), prefix: &str) -> String 
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Bytes of a stamped secret's stamp: those of a UUIDv7 that carry its time (48 bits of
-/// milliseconds, then a counter that keeps one process's stamps in order).
+/// Bytes of a stamped secret's stamp: the first eight of a UUIDv7 (48 bits of Unix time in
+/// milliseconds, the version, then the top of a counter). One process's stamps never go
+/// back; those of one millisecond are often equal, which is all the index needs.
 const STAMP_BYTES: usize = 8;
 /// Base64url characters of a stamped secret after its prefix: a stamp and 32 random bytes.
 const STAMPED_LEN: usize = 54;
@@ -337,6 +342,15 @@ mod tests {
         assert_eq!(body.len(), STAMP_BYTES + 32);
         let digest = token.digest();
         assert_eq!(digest.as_bytes()[..STAMP_BYTES], body[..STAMP_BYTES]);
+        // The stamp is the time it was made: its first six bytes, in milliseconds.
+        let mut millis = [0u8; 8];
+        millis[2..].copy_from_slice(&body[..6]);
+        let made = u128::from(u64::from_be_bytes(millis));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        assert!(now.abs_diff(made) < 60_000, "stamped {made}, now {now}");
         assert_eq!(
             digest.as_bytes()[STAMP_BYTES..],
             Digest::of(token.expose()).as_bytes()[..32 - STAMP_BYTES]
@@ -372,7 +386,7 @@ mod tests {
     }
 
     #[test]
-    fn only_the_two_lengths_of_canonical_base64url_parse() {
+    fn only_the_two_lengths_parse_and_the_stamped_one_only_canonical() {
         let ok = AccessToken::generate(&mut rand::rng());
         let body = &ok.expose()[AccessToken::PREFIX.len()..];
         for bad in [
