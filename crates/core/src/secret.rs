@@ -36,13 +36,7 @@ impl Digest {
     /// 43 characters after the prefix) keeps its plain SHA-256, as it was stored.
     fn of_stamped(secret: &str, prefix: &str) -> Self {
         let hash = Self::of(secret);
-        let Some(body) = secret.strip_prefix(prefix) else {
-            return hash;
-        };
-        if body.len() != STAMPED_LEN {
-            return hash;
-        }
-        let Ok(bytes) = URL_SAFE_NO_PAD.decode(body) else {
+        let Some(bytes) = secret.strip_prefix(prefix).and_then(stamped_bytes) else {
             return hash;
         };
         let mut stamped = [0u8; 32];
@@ -162,13 +156,15 @@ fn random_prefixed(rng: &mut (impl CryptoRng + ?Sized), prefix: &str) -> String 
 /// milliseconds, the version, then the top of a counter). One process's stamps never go
 /// back; those of one millisecond are often equal, which is all the index needs.
 const STAMP_BYTES: usize = 8;
-/// Base64url characters of a stamped secret after its prefix: a stamp and 32 random bytes.
+/// Bytes of a stamped secret after its prefix: a stamp and 32 random bytes.
+const STAMPED_BYTES: usize = STAMP_BYTES + 32;
+/// Base64url characters of a stamped secret after its prefix.
 const STAMPED_LEN: usize = 54;
 /// Base64url characters of a secret of the older form: 32 random bytes.
 const UNSTAMPED_LEN: usize = 43;
 
 fn random_stamped(rng: &mut (impl CryptoRng + ?Sized), prefix: &str) -> String {
-    let mut bytes = [0u8; STAMP_BYTES + 32];
+    let mut bytes = [0u8; STAMPED_BYTES];
     bytes[..STAMP_BYTES].copy_from_slice(&uuid::Uuid::now_v7().as_bytes()[..STAMP_BYTES]);
     rng.fill_bytes(&mut bytes[STAMP_BYTES..]);
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
@@ -184,12 +180,20 @@ fn is_prefixed(s: &str, prefix: &str) -> bool {
         .is_some_and(|rest| rest.len() == UNSTAMPED_LEN && is_base64url(rest))
 }
 
+/// The bytes of a stamped secret's `body` (what follows its prefix), when it is their
+/// canonical base64url; decoded in place, since every Bearer check does it.
+fn stamped_bytes(body: &str) -> Option<[u8; STAMPED_BYTES]> {
+    if body.len() != STAMPED_LEN {
+        return None;
+    }
+    let mut bytes = [0u8; STAMPED_BYTES];
+    let decoded = URL_SAFE_NO_PAD.decode_slice(body, &mut bytes);
+    (decoded == Ok(STAMPED_BYTES)).then_some(bytes)
+}
+
 /// A stamped secret, or one of the older unstamped form.
 fn is_stamped_or_older(s: &str, prefix: &str) -> bool {
-    s.strip_prefix(prefix).is_some_and(|rest| {
-        (rest.len() == STAMPED_LEN && URL_SAFE_NO_PAD.decode(rest).is_ok())
-            || (rest.len() == UNSTAMPED_LEN && is_base64url(rest))
-    })
+    is_prefixed(s, prefix) || s.strip_prefix(prefix).and_then(stamped_bytes).is_some()
 }
 
 impl ClientSecret {
@@ -339,7 +343,7 @@ mod tests {
         let body = URL_SAFE_NO_PAD
             .decode(&token.expose()[AccessToken::PREFIX.len()..])
             .expect("base64url");
-        assert_eq!(body.len(), STAMP_BYTES + 32);
+        assert_eq!(body.len(), STAMPED_BYTES);
         let digest = token.digest();
         assert_eq!(digest.as_bytes()[..STAMP_BYTES], body[..STAMP_BYTES]);
         // The stamp is the time it was made: its first six bytes, in milliseconds.

@@ -313,55 +313,6 @@ mod tests {
         assert_eq!(account.cash.to_string(), "2500.123456789");
     }
 
-    /// A database from before a spent code named its token: a replay of a code spent
-    /// then still revokes the token issued from it.
-    #[tokio::test]
-    async fn a_code_spent_before_the_link_moved_still_revokes_its_token() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db");
-        let pool = migrated_to(&path, 7).await;
-        let (code, token) = (Digest::of("old code"), Digest::of("old token"));
-        sqlx::query(
-            "INSERT INTO users VALUES ('09d8585a-f555-4574-8b8f-9c425a3a76d8', 'a@b.c', 'x', \
-             '2026-01-01T00:00:00.000000Z');
-             INSERT INTO brokers VALUES ('d88d3021-ad15-44bd-a504-8b62ea7306ff', 'B', \
-             'BK4OLDFU9OHK0DHWEBVR', x'00', '2026-01-01T00:00:00.000000Z');
-             INSERT INTO accounts (id, user_id, broker_id, env, account_number, created_at) \
-             VALUES ('eb5e157c-f03e-4671-a464-6a0649a4542f', \
-             '09d8585a-f555-4574-8b8f-9c425a3a76d8', 'd88d3021-ad15-44bd-a504-8b62ea7306ff', \
-             'paper', 'PA1', '2026-01-01T00:00:00.000000Z');
-             INSERT INTO clients VALUES ('dfb6e06fcdb65cb9034ac9c8dcbe027f', \
-             'd88d3021-ad15-44bd-a504-8b62ea7306ff', x'00', 'App', '', 'https://a.example', \
-             'https://a.example', 'https://a.example', 'ACTIVE', '[\"http://localhost/cb\"]', 0, \
-             '2026-01-01T00:00:00.000000Z');
-             INSERT INTO auth_codes VALUES ($1, 'dfb6e06fcdb65cb9034ac9c8dcbe027f', \
-             '09d8585a-f555-4574-8b8f-9c425a3a76d8', 'http://localhost/cb', 'trading', NULL, \
-             'eb5e157c-f03e-4671-a464-6a0649a4542f', NULL, '2026-01-01T00:00:00.000000Z', \
-             '2099-01-01T00:00:00.000000Z', '2026-01-01T00:00:01.000000Z');
-             INSERT INTO tokens VALUES ($2, '0193c2a4-7f00-7000-8000-000000000001', \
-             'dfb6e06fcdb65cb9034ac9c8dcbe027f', '09d8585a-f555-4574-8b8f-9c425a3a76d8', \
-             'trading', NULL, 'eb5e157c-f03e-4671-a464-6a0649a4542f', $1, \
-             '2026-01-01T00:00:01.000000Z', NULL, NULL, NULL);",
-        )
-        .bind(&code.as_bytes()[..])
-        .bind(&token.as_bytes()[..])
-        .execute(&pool)
-        .await
-        .unwrap();
-        pool.close().await;
-
-        let store = SqliteStore::open(&path).await.unwrap();
-        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        let mut tx = store.begin().await.unwrap();
-        assert_eq!(
-            tx.revoke_tokens_of_code(&code, now).await.unwrap(),
-            vec![token]
-        );
-        tx.commit().await.unwrap();
-        let revoked = store.token(&token).await.unwrap().unwrap();
-        assert_eq!(revoked.revoked_at, Some(now));
-    }
-
     /// A code presented for redemption whose requester gave up while it waited, and
     /// that then formed a group alone: the group still ends its transaction, so that
     /// the next unit of work can begin one.

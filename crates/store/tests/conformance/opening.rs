@@ -1,5 +1,6 @@
-//! Opening a PostgreSQL store: nodes starting together, a schema newer than the
-//! binary, a schema an older paddock left, a database that does not answer.
+//! Opening a store: PostgreSQL nodes starting together, a schema newer than the
+//! binary, a database (either backend) an older paddock left, a PostgreSQL that does
+//! not answer.
 
 use std::time::{Duration, Instant};
 
@@ -102,12 +103,8 @@ async fn a_postgres_code_spent_before_the_link_moved_still_revokes_its_token() {
         return;
     };
     let guard = SchemaGuard::create(&base).await;
-    let migrations = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres");
-    let older = sqlx::migrate::Migrator::new(std::path::Path::new(migrations))
-        .await
-        .unwrap();
     let pool = sqlx::PgPool::connect(&guard.url()).await.unwrap();
-    older.run_to(5, &pool).await.unwrap();
+    migrations("postgres").await.run_to(5, &pool).await.unwrap();
     let (code, token) = (Digest::of("old code"), Digest::of("old token"));
     sqlx::raw_sql(
         "INSERT INTO users VALUES ('09d8585a-f555-4574-8b8f-9c425a3a76d8', 'a@b.c', 'x', \
@@ -149,10 +146,67 @@ async fn a_postgres_code_spent_before_the_link_moved_still_revokes_its_token() {
     .await
     .unwrap();
     pool.close().await;
+    a_replay_revokes(&guard.url(), code, token).await;
+}
 
-    let store = open(&DatabaseUrl::parse(&guard.url()).unwrap())
+/// A database file from before a spent code named its token (migrations 1 to 7, with
+/// a token that names its code): once migrated, a replay of that code still revokes
+/// the token.
+#[tokio::test]
+async fn a_sqlite_code_spent_before_the_link_moved_still_revokes_its_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    migrations("sqlite").await.run_to(7, &pool).await.unwrap();
+    let (code, token) = (Digest::of("old code"), Digest::of("old token"));
+    sqlx::query(
+        "INSERT INTO users VALUES ('09d8585a-f555-4574-8b8f-9c425a3a76d8', 'a@b.c', 'x', \
+         '2026-01-01T00:00:00.000000Z');
+         INSERT INTO brokers VALUES ('d88d3021-ad15-44bd-a504-8b62ea7306ff', 'B', \
+         'BK4OLDFU9OHK0DHWEBVR', x'00', '2026-01-01T00:00:00.000000Z');
+         INSERT INTO accounts (id, user_id, broker_id, env, account_number, created_at) \
+         VALUES ('eb5e157c-f03e-4671-a464-6a0649a4542f', \
+         '09d8585a-f555-4574-8b8f-9c425a3a76d8', 'd88d3021-ad15-44bd-a504-8b62ea7306ff', \
+         'paper', 'PA1', '2026-01-01T00:00:00.000000Z');
+         INSERT INTO clients VALUES ('dfb6e06fcdb65cb9034ac9c8dcbe027f', \
+         'd88d3021-ad15-44bd-a504-8b62ea7306ff', x'00', 'App', '', 'https://a.example', \
+         'https://a.example', 'https://a.example', 'ACTIVE', '[\"http://localhost/cb\"]', 0, \
+         '2026-01-01T00:00:00.000000Z');
+         INSERT INTO auth_codes VALUES ($1, 'dfb6e06fcdb65cb9034ac9c8dcbe027f', \
+         '09d8585a-f555-4574-8b8f-9c425a3a76d8', 'http://localhost/cb', 'trading', NULL, \
+         'eb5e157c-f03e-4671-a464-6a0649a4542f', NULL, '2026-01-01T00:00:00.000000Z', \
+         '2099-01-01T00:00:00.000000Z', '2026-01-01T00:00:01.000000Z');
+         INSERT INTO tokens VALUES ($2, '0193c2a4-7f00-7000-8000-000000000001', \
+         'dfb6e06fcdb65cb9034ac9c8dcbe027f', '09d8585a-f555-4574-8b8f-9c425a3a76d8', \
+         'trading', NULL, 'eb5e157c-f03e-4671-a464-6a0649a4542f', $1, \
+         '2026-01-01T00:00:01.000000Z', NULL, NULL, NULL);",
+    )
+    .bind(&code.as_bytes()[..])
+    .bind(&token.as_bytes()[..])
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    a_replay_revokes(&path.display().to_string(), code, token).await;
+}
+
+/// The migrations of `backend` (`sqlite` or `postgres`) as this build has them, to
+/// leave a database at an older version than the store would.
+async fn migrations(backend: &str) -> sqlx::migrate::Migrator {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    sqlx::migrate::Migrator::new(dir.join(backend))
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Opens the store at `url`, which migrates it, and replays `code`: the token issued
+/// from it is revoked.
+async fn a_replay_revokes(url: &str, code: Digest, token: Digest) {
+    let store = open(&DatabaseUrl::parse(url).unwrap()).await.unwrap();
     let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
     let mut tx = store.begin().await.unwrap();
     assert_eq!(
