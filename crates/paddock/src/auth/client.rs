@@ -1,6 +1,8 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3.1): `client_secret_basic`
 //! or `client_secret_post`, never both in one request.
 
+use std::sync::Arc;
+
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use paddock_core::form::{Params, decode};
@@ -96,13 +98,13 @@ const FAILED: &str = "client authentication failed: unknown client_id or wrong c
 pub async fn authenticate_client(
     state: &AppState,
     credentials: &ClientCredentials,
-) -> Result<Client, ApiError> {
+) -> Result<Arc<Client>, ApiError> {
     let client_id =
         ClientId::parse(&credentials.client_id).map_err(|_| credentials.refuse(FAILED))?;
     let client = state.client(&client_id).await?;
     let secret = ClientSecret::parse(&credentials.secret).ok();
     let client = match (client, secret) {
-        (Some(client), Some(secret)) if client.verify_secret(&secret) => (*client).clone(),
+        (Some(client), Some(secret)) if client.verify_secret(&secret) => client,
         (Some(_), _) => {
             // A wrong secret is counted; past the limit it is answered 429.
             state

@@ -130,7 +130,7 @@ impl Claimed {
         match self {
             Claimed::Client(credentials) => {
                 let client = authenticate_client(state, &credentials).await?;
-                Ok(Introspector::Client(client.client_id))
+                Ok(Introspector::Client(client.client_id.clone()))
             }
             Claimed::Broker(basic) => {
                 match authenticate_broker(state, &basic.user, &basic.password).await {
