@@ -29,7 +29,7 @@ function init(args)
   local sample = codes[1]
   if sample then
     local template = wrk.format(nil, nil, nil, "grant_type=authorization_code&code=" .. sample .. body_tail)
-    local at = template:find(sample, 1, true)
+    local at = template:find("&code=" .. sample, 1, true) + #"&code="
     head, tail, width = template:sub(1, at - 1), template:sub(at + #sample), #sample
   end
 end
