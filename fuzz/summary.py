@@ -141,14 +141,12 @@ def main():
                 print(f"    {line[:300]}")
             print(f"    response: {example['body']}")
             print(f"    {example['curl'][:1500]}")
-    for error in errors:
-        print(f"ERROR {error}")
     # Once in a run is the interpreter's race; more often, something else is wrong.
     if len(interpreter_bugs) > 1:
         errors += [json.dumps(bug)[:600] for bug in interpreter_bugs]
-        for error in errors[-len(interpreter_bugs):]:
-            print(f"ERROR {error}")
         interpreter_bugs = []
+    for error in errors:
+        print(f"ERROR {error}")
     incomplete = {bug["NonFatalError"].get("label") for bug in interpreter_bugs}
     for bug in interpreter_bugs:
         print(

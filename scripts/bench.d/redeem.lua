@@ -6,7 +6,7 @@
 dofile((debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "") .. "common.lua")
 
 local codes, next_code = {}, 0
-local body_tail
+local redirect
 -- The load generator shares the machine with the server, so requests are cheap to
 -- make: the code is the only part that changes, and a code as long as the first one
 -- goes between the two halves of a request formatted once (a wrk.format per request
@@ -21,17 +21,22 @@ function init(args)
       k = k + 1
     end
   end
-  body_tail = "&redirect_uri=" .. os.getenv("BENCH_REDIRECT_URI"):gsub("[^%w%-%._~]", function(c)
+  redirect = "&redirect_uri=" .. os.getenv("BENCH_REDIRECT_URI"):gsub("[^%w%-%._~]", function(c)
     return string.format("%%%02X", string.byte(c))
   end)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
   local sample = codes[1]
   if sample then
-    local template = wrk.format(nil, nil, nil, "grant_type=authorization_code&code=" .. sample .. body_tail)
+    local template = formatted(sample)
     local at = template:find("&code=" .. sample, 1, true) + #"&code="
     head, tail, width = template:sub(1, at - 1), template:sub(at + #sample), #sample
   end
+end
+
+-- The whole request for `code`.
+function formatted(code)
+  return wrk.format(nil, nil, nil, "grant_type=authorization_code&code=" .. code .. redirect)
 end
 
 function request()
@@ -45,5 +50,5 @@ function request()
   if #code == width then
     return head .. code .. tail
   end
-  return wrk.format(nil, nil, nil, "grant_type=authorization_code&code=" .. code .. body_tail)
+  return formatted(code)
 end

@@ -270,48 +270,10 @@ mod tests {
     use paddock_core::ids::{ClientId, GrantId};
     use paddock_core::oauth::grant::{PresentedCode, TokenIssue};
     use paddock_core::secret::Digest;
-    use paddock_core::store::{AccountStore, GrantStore, ThrottleStore};
+    use paddock_core::store::{GrantStore, ThrottleStore};
     use paddock_core::throttle::ThrottleWindow;
 
     use super::*;
-
-    /// A database at `path` as an older paddock left it: migrated up to `version`.
-    async fn migrated_to(path: &Path, version: i64) -> SqlitePool {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .foreign_keys(true);
-        let pool = SqlitePool::connect_with(options).await.unwrap();
-        MIGRATOR.run_to(version, &pool).await.unwrap();
-        pool
-    }
-
-    /// A database from before cash was kept in billionths: its text cash becomes the
-    /// same amount, exactly.
-    #[tokio::test]
-    async fn text_cash_is_migrated_to_exact_billionths() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db");
-        let pool = migrated_to(&path, 2).await;
-        sqlx::raw_sql(
-            "INSERT INTO users VALUES ('09d8585a-f555-4574-8b8f-9c425a3a76d8', 'a@b.c', 'x', \
-             '2026-01-01T00:00:00.000000Z');
-             INSERT INTO brokers VALUES ('d88d3021-ad15-44bd-a504-8b62ea7306ff', 'B', \
-             'BK4OLDFU9OHK0DHWEBVR', x'00', '2026-01-01T00:00:00.000000Z');
-             INSERT INTO accounts VALUES ('eb5e157c-f03e-4671-a464-6a0649a4542f', \
-             '09d8585a-f555-4574-8b8f-9c425a3a76d8', 'd88d3021-ad15-44bd-a504-8b62ea7306ff', \
-             'paper', 'PA1', '2500.123456789', '2026-01-01T00:00:00.000000Z');",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
-        pool.close().await;
-
-        let store = SqliteStore::open(&path).await.unwrap();
-        let id = "eb5e157c-f03e-4671-a464-6a0649a4542f".parse().unwrap();
-        let account = store.account(id).await.unwrap().unwrap();
-        assert_eq!(account.cash.to_string(), "2500.123456789");
-    }
 
     /// A code presented for redemption whose requester gave up while it waited, and
     /// that then formed a group alone: the group still ends its transaction, so that

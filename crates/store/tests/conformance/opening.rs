@@ -156,12 +156,7 @@ async fn a_postgres_code_spent_before_the_link_moved_still_revokes_its_token() {
 async fn a_sqlite_code_spent_before_the_link_moved_still_revokes_its_token() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&path)
-        .create_if_missing(true)
-        .foreign_keys(true);
-    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-    migrations("sqlite").await.run_to(7, &pool).await.unwrap();
+    let pool = sqlite_at_version(&path, 7).await;
     let (code, token) = (Digest::of("old code"), Digest::of("old token"));
     sqlx::query(
         "INSERT INTO users VALUES ('09d8585a-f555-4574-8b8f-9c425a3a76d8', 'a@b.c', 'x', \
@@ -192,6 +187,50 @@ async fn a_sqlite_code_spent_before_the_link_moved_still_revokes_its_token() {
     .unwrap();
     pool.close().await;
     a_replay_revokes(&path.display().to_string(), code, token).await;
+}
+
+/// A database file from before cash was kept in billionths: once migrated, its text
+/// cash is the same amount, exactly.
+#[tokio::test]
+async fn a_sqlite_account_with_text_cash_is_migrated_to_exact_billionths() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let pool = sqlite_at_version(&path, 2).await;
+    sqlx::raw_sql(
+        "INSERT INTO users VALUES ('09d8585a-f555-4574-8b8f-9c425a3a76d8', 'a@b.c', 'x', \
+         '2026-01-01T00:00:00.000000Z');
+         INSERT INTO brokers VALUES ('d88d3021-ad15-44bd-a504-8b62ea7306ff', 'B', \
+         'BK4OLDFU9OHK0DHWEBVR', x'00', '2026-01-01T00:00:00.000000Z');
+         INSERT INTO accounts VALUES ('eb5e157c-f03e-4671-a464-6a0649a4542f', \
+         '09d8585a-f555-4574-8b8f-9c425a3a76d8', 'd88d3021-ad15-44bd-a504-8b62ea7306ff', \
+         'paper', 'PA1', '2500.123456789', '2026-01-01T00:00:00.000000Z');",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let store = open(&DatabaseUrl::parse(&path.display().to_string()).unwrap())
+        .await
+        .unwrap();
+    let id = "eb5e157c-f03e-4671-a464-6a0649a4542f".parse().unwrap();
+    let account = store.account(id).await.unwrap().unwrap();
+    assert_eq!(account.cash.to_string(), "2500.123456789");
+}
+
+/// A database file at `path` as an older paddock left it: migrated up to `version`.
+async fn sqlite_at_version(path: &std::path::Path, version: i64) -> sqlx::SqlitePool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    migrations("sqlite")
+        .await
+        .run_to(version, &pool)
+        .await
+        .unwrap();
+    pool
 }
 
 /// The migrations of `backend` (`sqlite` or `postgres`) as this build has them, to
